@@ -1,0 +1,2053 @@
+// ProxyWasmHost: runs a proxy-wasm module on Node's WebAssembly with Envoy's semantics
+// (proxy-wasm-cpp-host + Envoy extensions/common/wasm). See host/README.md for the API and
+// reference/proxy-wasm-host.md §2 for the rules each piece follows.
+
+import http from 'node:http';
+import { randomFillSync } from 'node:crypto';
+import {
+  type AbiVersion,
+  BufferType,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  GrpcStatus,
+  HeaderMapType,
+  LogLevel,
+  MALLOC_ALLOWED_HOSTCALLS,
+  MetricType,
+  START_ALLOWED_HOSTCALLS,
+  StreamType,
+  WASI_FUNCTIONS,
+  WASI_MODULES,
+  WasmResult,
+  detectAbi,
+  envoyExportTable,
+  envoyImportTable,
+} from './abi.js';
+import { HeaderMap, lowerKey } from './header-map.js';
+import {
+  type CalloutResponse,
+  UPSTREAM_TIMEOUT_BODY,
+  parseClusterUrl,
+  routerReply,
+  sendCallout,
+} from './http-call.js';
+import { GuestMemory } from './memory.js';
+import { type Headers, decodePairs, encodePairs } from './pairs.js';
+import { type PropertyValue, resolveProperty } from './properties.js';
+import {
+  type AnyContext,
+  type BodyRef,
+  type CalloutRecord,
+  type DeliveredResponse,
+  Direction,
+  EMPTY,
+  type LocalReplyRecord,
+  RootLikeContext,
+  StreamContext,
+  type StreamInfoOptions,
+  type StreamSink,
+} from './stream.js';
+import { type ModuleInfo, WasmParseError, formatSig, parseModule, sameSig } from './wasm-binary.js';
+
+export type { Headers } from './pairs.js';
+export type Bytes = Uint8Array | string;
+/** A translated FilterHeadersStatus / FilterDataStatus / FilterTrailersStatus value. */
+export type Action = number;
+
+export interface HostOptions {
+  wasm: Uint8Array | WebAssembly.Module;
+  /** root_id (property plugin_root_id). */
+  rootId?: string;
+  pluginName?: string;
+  vmId?: string;
+  pluginConfig?: Bytes;
+  vmConfig?: Bytes;
+  /** Extra properties; key = path segments joined with '\0'. */
+  properties?: Record<string, Bytes>;
+  /** Envoy cluster name -> 'http://127.0.0.1:PORT' (real HTTP), 'manual' (the test resolves callouts),
+   *  or 'unavailable' (AsyncClient::send fails inline: InternalFailure, no callback). */
+  clusters?: Record<string, string>;
+  failOpen?: boolean;
+  /** Record getVmCallTrace() (default true). */
+  trace?: boolean;
+  /** Live log tap (captured logs are kept either way). */
+  logSink?: (entry: LogEntry) => void;
+  /** Wall clock in ns for proxy_get_current_time_nanoseconds and WASI realtime. */
+  now?: () => bigint;
+  /** Envoy's logger level reported by proxy_get_log_level (ABI 0.2.1); default info. */
+  envoyLogLevel?: LogLevel;
+  /** WASI environment (vm_config.environment_variables). */
+  environment?: Record<string, string>;
+  /** Defaults for stream info (source/destination address, protocol). */
+  streamInfo?: StreamInfoOptions;
+}
+
+export class HostLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostLoadError';
+  }
+}
+
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+  /** Context the call ran in (0 = VM). */
+  contextId: number;
+  /** 'guest' = proxy_log / fd_write; 'host' = what Envoy itself logs (traps, proc_exit). */
+  source: 'guest' | 'host';
+}
+
+export interface HttpCallout {
+  token: number;
+  cluster: string;
+  headers: Headers;
+  body: Uint8Array;
+  trailers: Headers;
+  timeoutMs: number;
+  originContextId: number;
+  pending: boolean;
+}
+
+export type LocalResponse = LocalReplyRecord;
+
+export interface StreamState {
+  phase: StreamContext['phase'];
+  /** Either direction is stopped at the filter. */
+  paused: boolean;
+  requestStopped: boolean;
+  responseStopped: boolean;
+  /** Request headers went past the filter (Continue or resumed). */
+  continuedRequest: boolean;
+  /** Response headers went past the filter. */
+  continuedResponse: boolean;
+  localReply?: LocalResponse;
+  /** Details when the stream was reset (proxy_close_stream, or a local reply after response headers). */
+  reset?: string;
+  ended: boolean;
+  contextCreated: boolean;
+  /** The filter was skipped (failed VM with failOpen). */
+  bypassed: boolean;
+}
+
+export interface CalloutReply {
+  headers: Headers;
+  body?: Bytes;
+  trailers?: Headers;
+}
+
+const encoder = new TextEncoder();
+const toBytes = (b: Bytes | undefined): Uint8Array =>
+  b === undefined ? EMPTY : typeof b === 'string' ? encoder.encode(b) : b;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Thrown from a host function to trap the guest (Envoy traps restricted callbacks). */
+class HostTrap extends Error {}
+
+type GuestFn = (...args: number[]) => number | undefined;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HostFn = (...args: any[]) => number | void;
+
+interface Metric {
+  type: number;
+  name: string;
+  value: bigint;
+  samples: bigint[];
+}
+
+const compiled = new WeakMap<object, { module: WebAssembly.Module; info: ModuleInfo }>();
+
+/** Compile once and remember the parsed sections, so later hosts on the same bytes skip both steps. */
+export async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
+  return (await loadModule(bytes)).module;
+}
+
+async function loadModule(wasm: Uint8Array | WebAssembly.Module): Promise<{ module: WebAssembly.Module; info: ModuleInfo }> {
+  const hit = compiled.get(wasm);
+  if (hit) return hit;
+  if (wasm instanceof WebAssembly.Module) {
+    throw new HostLoadError(
+      'ProxyWasmHost needs the module bytes to check import types like Envoy; pass a Uint8Array or a module from compileModule()',
+    );
+  }
+  let info: ModuleInfo;
+  try {
+    info = parseModule(wasm);
+  } catch (e) {
+    if (e instanceof WasmParseError) throw new HostLoadError('Failed to parse corrupted Wasm module');
+    throw e;
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new HostLoadError(`Failed to load Wasm bytecode: ${(e as Error).message}`);
+  }
+  const entry = { module, info };
+  compiled.set(wasm, entry);
+  compiled.set(module, entry);
+  return entry;
+}
+
+const HTTP_TO_GRPC: Record<number, number> = {
+  400: GrpcStatus.Internal,
+  401: GrpcStatus.Unauthenticated,
+  403: GrpcStatus.PermissionDenied,
+  404: GrpcStatus.Unimplemented,
+  429: GrpcStatus.Unavailable,
+  502: GrpcStatus.Unavailable,
+  503: GrpcStatus.Unavailable,
+  504: GrpcStatus.Unavailable,
+};
+
+const MAX_LOGS = 100_000;
+const MAX_TRACE = 200_000;
+const MAX_DONE_CALLOUTS = 10_000;
+
+export class ProxyWasmHost {
+  readonly abiVersion: AbiVersion;
+  readonly rootContextId = 1;
+
+  private readonly instance: WebAssembly.Instance;
+  private readonly mem: GuestMemory;
+  private readonly fn: Record<string, GuestFn | undefined>;
+  private readonly malloc: GuestFn;
+
+  private readonly vmContext = new RootLikeContext(0, 'vm');
+  private readonly root = new RootLikeContext(1, 'root');
+  private readonly contexts = new Map<number, AnyContext>();
+  private current: AnyContext | null = null;
+  private effectiveId = 0;
+  private restricted: ReadonlySet<string> | null = null;
+  private afterActions: Array<() => void> = [];
+  private stopNextIteration = false;
+  private failed = false;
+  private shutDown = false;
+
+  private nextStreamId = 2;
+  private nextConnectionId = 1;
+  private nextHttpCallId = 0;
+  private nextMetricId = [0, 1, 2];
+  private readonly metricsById = new Map<number, Metric>();
+  private readonly metricsByKey = new Map<string, Metric>();
+  private readonly callouts = new Map<number, CalloutRecord>();
+  private doneCallouts: number[] = [];
+  private realPending = 0;
+  private idleWaiters: Array<() => void> = [];
+  private agent: http.Agent | undefined;
+  private readonly clusterUrls = new Map<string, URL | 'manual' | 'unavailable'>();
+
+  private logs: LogEntry[] = [];
+  private trace: Array<{ fn: string; args: number[] }> = [];
+  private traceOn: boolean;
+  private tickPeriodMs = 0;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private realTicks = false;
+  private rootDonePending = false;
+  private readonly sharedData = new Map<string, { value: Uint8Array; cas: number }>();
+  private nextCas = 1;
+  private readonly queues = new Map<string, number>();
+  private readonly queueData = new Map<number, Uint8Array[]>();
+  private nextQueueToken = 1;
+
+  private readonly pluginConfig: Uint8Array;
+  private readonly vmConfig: Uint8Array;
+  private readonly properties = new Map<string, PropertyValue>();
+  private readonly identity: { rootId: string; pluginName: string; vmId: string };
+  private readonly now: () => bigint;
+  private readonly streamDefaults: Required<StreamInfoOptions>;
+
+  private constructor(
+    private readonly opts: HostOptions,
+    module: WebAssembly.Module,
+    info: ModuleInfo,
+    abi: AbiVersion,
+  ) {
+    this.abiVersion = abi;
+    this.traceOn = opts.trace ?? true;
+    this.pluginConfig = toBytes(opts.pluginConfig);
+    this.vmConfig = toBytes(opts.vmConfig);
+    for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, v);
+    this.identity = { rootId: opts.rootId ?? '', pluginName: opts.pluginName ?? '', vmId: opts.vmId ?? '' };
+    this.now = opts.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.streamDefaults = {
+      source: opts.streamInfo?.source ?? '127.0.0.1:0',
+      destination: opts.streamInfo?.destination ?? '127.0.0.1:0',
+      protocol: opts.streamInfo?.protocol ?? 'HTTP/1.1',
+    };
+    for (const [name, url] of Object.entries(opts.clusters ?? {})) {
+      this.clusterUrls.set(name, url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url));
+    }
+    this.contexts.set(0, this.vmContext);
+    this.contexts.set(1, this.root);
+
+    // Instantiation runs the start section; no Envoy context is current then, so only the
+    // start-time host calls are allowed.
+    this.restricted = START_ALLOWED_HOSTCALLS;
+    this.current = this.vmContext;
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, this.buildImports(abi, info));
+    } catch (e) {
+      throw new HostLoadError(`Failed to instantiate Wasm module: ${(e as Error).message}`);
+    } finally {
+      this.restricted = null;
+      this.current = null;
+    }
+    this.instance = instance;
+    const memory = instance.exports.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new HostLoadError('Wasm module is missing memory export.');
+    this.mem = new GuestMemory(memory);
+    const fns: Record<string, GuestFn | undefined> = {};
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (typeof value === 'function') fns[name] = value as GuestFn;
+    }
+    this.fn = fns;
+    this.malloc = (fns.malloc ?? fns.proxy_on_memory_allocate)!;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loading
+
+  static async create(opts: HostOptions): Promise<ProxyWasmHost> {
+    const { module, info } = await loadModule(opts.wasm);
+    const abi = detectAbi(info.exports);
+    if (!abi) throw new HostLoadError('Missing or unknown Proxy-Wasm ABI version');
+    checkImports(info, abi);
+    checkExports(info, abi);
+    const host = new ProxyWasmHost(opts, module, info, abi);
+    host.startVmCode();
+    // ContextBase::onStart: temp_plugin_ is set while the root context is created.
+    host.root.pluginConfigReadable = true;
+    host.callVoid(host.root, 'proxy_on_context_create', 1, 0);
+    host.root.pluginConfigReadable = false;
+    return host;
+  }
+
+  static async start(opts: HostOptions): Promise<ProxyWasmHost> {
+    const host = await ProxyWasmHost.create(opts);
+    if (!host.startVm()) {
+      host.shutdown();
+      throw new HostLoadError(`Failed to start base Wasm VM${host.lastErrorSuffix()}`);
+    }
+    if (!host.startPlugin()) {
+      host.shutdown();
+      throw new HostLoadError(`Failed to configure base Wasm plugin${host.lastErrorSuffix()}`);
+    }
+    return host;
+  }
+
+  private lastErrorSuffix(): string {
+    const last = [...this.logs].reverse().find((l) => l.level >= LogLevel.error);
+    return last ? ` (${last.message})` : '';
+  }
+
+  /** WASI reactor/command entry points, with Envoy's restricted host-call list. */
+  private startVmCode(): void {
+    const run = (name: string, ...args: number[]) => {
+      const f = this.fn[name];
+      if (!f) return;
+      this.restricted = START_ALLOWED_HOSTCALLS;
+      try {
+        this.guestCall(this.vmContext, name, f, args);
+      } finally {
+        this.restricted = null;
+      }
+    };
+    if (this.fn._initialize) {
+      run('_initialize');
+      if (this.fn.main) run('main', 0, 0);
+      else if (this.fn.__main_void) run('__main_void');
+    } else if (this.fn._start) {
+      run('_start');
+    }
+  }
+
+  /** proxy_on_vm_start(root, vm_configuration size) != 0. */
+  startVm(): boolean {
+    if (this.failed) return false;
+    const r = this.callWord(this.root, 'proxy_on_vm_start', [1, this.vmConfig.length], 1);
+    return !this.failed && r !== 0;
+  }
+
+  /** proxy_on_configure(root, plugin_configuration size) != 0; PluginConfiguration readable only here. */
+  startPlugin(): boolean {
+    if (this.failed) return false;
+    this.root.pluginConfigReadable = true;
+    let r: number;
+    try {
+      r = this.callWord(this.root, 'proxy_on_configure', [1, this.pluginConfig.length], 1);
+    } finally {
+      this.root.pluginConfigReadable = false;
+    }
+    return !this.failed && r !== 0;
+  }
+
+  private buildImports(abi: AbiVersion, info: ModuleInfo): WebAssembly.Imports {
+    const env: Record<string, unknown> = {};
+    const table = envoyImportTable(abi);
+    for (const key of table.keys()) {
+      const [mod, name] = [key.slice(0, key.indexOf('.')), key.slice(key.indexOf('.') + 1)];
+      if (mod !== 'env') continue;
+      const impl = this.envFunction(name);
+      env[name] = impl;
+    }
+    const wasi: Record<string, unknown> = {};
+    for (const name of Object.keys(WASI_FUNCTIONS)) wasi[name] = this.wasiFunction(name);
+    const imports: WebAssembly.Imports = { env: env as WebAssembly.ModuleImports };
+    for (const m of WASI_MODULES) imports[m] = wasi as WebAssembly.ModuleImports;
+    void info;
+    return imports;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Calling into the guest (cpp-host SaveRestoreContext + DeferAfterCallActions)
+
+  private guestCall(ctx: AnyContext, name: string, f: GuestFn, args: number[]): number {
+    if (this.failed) return 0;
+    if (this.traceOn) this.recordTrace(name, args);
+    const savedCurrent = this.current;
+    const savedEffective = this.effectiveId;
+    this.current = ctx;
+    this.effectiveId = 0;
+    try {
+      const r = f(...args);
+      return typeof r === 'number' ? r >>> 0 : 0;
+    } catch (e) {
+      this.fail(name, e);
+      return 0;
+    } finally {
+      this.current = savedCurrent;
+      this.effectiveId = savedEffective;
+    }
+  }
+
+  private recordTrace(fn: string, args: number[]): void {
+    if (this.trace.length >= MAX_TRACE) this.trace.splice(0, MAX_TRACE / 2);
+    this.trace.push({ fn, args: args.slice() });
+  }
+
+  /** A callback returning a Word. Missing export -> `missing`. Runs deferred actions afterwards. */
+  private callWord(ctx: AnyContext, name: string, args: number[], missing: number): number {
+    const f = this.fn[name];
+    if (!f) return missing;
+    const r = this.guestCall(ctx, name, f, args);
+    this.afterCall();
+    return r;
+  }
+
+  private callVoid(ctx: AnyContext, name: string, ...args: number[]): void {
+    const f = this.fn[name];
+    if (!f) return;
+    this.guestCall(ctx, name, f, args);
+    this.afterCall();
+  }
+
+  /** DeferAfterCallActions destructor: clear stopNextIteration, run queued actions FIFO. */
+  private afterCall(): void {
+    this.stopNextIteration = false;
+    this.drainAfterActions();
+  }
+
+  private drainAfterActions(): void {
+    while (this.afterActions.length > 0) {
+      const action = this.afterActions.shift()!;
+      action();
+    }
+  }
+
+  private fail(fnName: string, e: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.hostLog(LogLevel.error, `Function: ${fnName} failed: ${msg}`);
+    this.stopTicks();
+  }
+
+  private hostLog(level: LogLevel, message: string): void {
+    this.pushLog({ level, message, contextId: this.current?.id ?? 0, source: 'host' });
+  }
+
+  private pushLog(entry: LogEntry): void {
+    if (this.logs.length >= MAX_LOGS) this.logs.splice(0, MAX_LOGS / 2);
+    this.logs.push(entry);
+    this.opts.logSink?.(entry);
+  }
+
+  /** contextOrEffectiveContext(). */
+  private ctx(): AnyContext {
+    const cur = this.current ?? this.vmContext;
+    if (this.effectiveId === 0) return cur;
+    return this.contexts.get(this.effectiveId) ?? cur;
+  }
+
+  private rootOf(c: AnyContext): RootLikeContext {
+    return c instanceof StreamContext ? this.root : c;
+  }
+
+  /**
+   * Wraps a host function with the restricted-callback check (start and malloc phases), as a
+   * fixed-arity closure created once at instantiation so the hot path allocates nothing.
+   */
+  private guarded(name: string, f: HostFn): HostFn {
+    const check = () => {
+      if (this.restricted !== null && !this.restricted.has(name)) throw new HostTrap('restricted_callback');
+    };
+    switch (f.length) {
+      case 0: return () => { check(); return f(); };
+      case 1: return (a) => { check(); return f(a); };
+      case 2: return (a, b) => { check(); return f(a, b); };
+      case 3: return (a, b, c) => { check(); return f(a, b, c); };
+      case 4: return (a, b, c, d) => { check(); return f(a, b, c, d); };
+      case 5: return (a, b, c, d, e) => { check(); return f(a, b, c, d, e); };
+      default: return (...args) => { check(); return f(...args); };
+    }
+  }
+
+  /** WasmBase::allocMemory: malloc under the VM context with the malloc-time restricted list. */
+  private alloc(size: number): number {
+    if (this.failed) return 0;
+    const savedRestricted = this.restricted;
+    this.restricted = MALLOC_ALLOWED_HOSTCALLS;
+    const savedCurrent = this.current;
+    const savedEffective = this.effectiveId;
+    this.current = this.vmContext;
+    this.effectiveId = 0;
+    try {
+      return (this.malloc(size) as number) >>> 0;
+    } finally {
+      this.restricted = savedRestricted;
+      this.current = savedCurrent;
+      this.effectiveId = savedEffective;
+    }
+  }
+
+  /** copyToPointerSize: (0,0) without malloc for empty data; false = InvalidMemoryAccess. */
+  private copyOut(data: Uint8Array, ptrPtr: number, sizePtr: number): boolean {
+    let ptr = 0;
+    if (data.length > 0) {
+      ptr = this.alloc(data.length);
+      if (ptr === 0 || !this.mem.setBytes(ptr, data)) return false;
+    }
+    return this.mem.setU32(ptrPtr, ptr) && this.mem.setU32(sizePtr, data.length);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Host functions (env)
+
+  private envFunction(name: string): HostFn {
+    switch (name) {
+      case 'pthread_equal': return this.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
+      case 'emscripten_notify_memory_growth': return this.guarded(name, (_index: number) => undefined);
+      case 'envoy_resolve_dns': return this.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
+      default: break;
+    }
+    const impl = (this as unknown as Record<string, unknown>)[`h_${name.slice('proxy_'.length)}`];
+    if (typeof impl !== 'function') throw new Error(`host function ${name} is not implemented`);
+    const bound = (impl as HostFn).bind(this);
+    // proxy_log is allowed in every restricted phase: skip the check on the hottest host call.
+    return name === 'proxy_log' ? bound : this.guarded(name, bound);
+  }
+
+  private h_log(level: number, ptr: number, size: number): number {
+    if (level >>> 0 > LogLevel.critical) return WasmResult.BadArgument;
+    const message = this.mem.string(ptr, size);
+    if (message === null) return WasmResult.InvalidMemoryAccess;
+    this.pushLog({ level: level as LogLevel, message, contextId: this.ctx().id, source: 'guest' });
+    return WasmResult.Ok;
+  }
+
+  private h_get_log_level(ptr: number): number {
+    return this.mem.setU32(ptr, this.opts.envoyLogLevel ?? LogLevel.info) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
+    const r = this.rootOf(this.ctx());
+    if (!this.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
+    return this.copyOut(encoder.encode(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
+    const path = this.mem.string(pathPtr, pathSize);
+    if (path === null) return WasmResult.InvalidMemoryAccess;
+    const c = this.ctx();
+    const v = resolveProperty(path, this.identity, this.properties, c instanceof StreamContext ? c : undefined);
+    if (v === undefined) return WasmResult.NotFound;
+    return this.copyOut(toBytes(v), valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_set_property(keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
+    const key = this.mem.string(keyPtr, keySize);
+    const value = this.mem.copy(valuePtr, valueSize);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    // Envoy stores it as filter state "wasm.<path>" on the stream; there is no stream info on the root.
+    if (!(this.ctx() instanceof StreamContext)) return WasmResult.NotFound;
+    this.properties.set(key, value);
+    return WasmResult.Ok;
+  }
+
+  private h_get_configuration(ptrPtr: number, sizePtr: number): number {
+    const data = this.root.pluginConfigReadable ? this.pluginConfig : this.vmConfig;
+    return this.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_continue_request(): number {
+    return this.continueStream(StreamType.Request);
+  }
+
+  private h_continue_response(): number {
+    return this.continueStream(StreamType.Response);
+  }
+
+  private h_continue_stream(type: number): number {
+    if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
+    return this.continueStream(type);
+  }
+
+  private h_clear_route_cache(): number {
+    return WasmResult.Ok;
+  }
+
+  private continueStream(type: number): number {
+    const c = this.ctx();
+    if (type === StreamType.Upstream) return WasmResult.Unimplemented;
+    if (type === StreamType.Downstream) return WasmResult.Ok;
+    if (c instanceof StreamContext) {
+      const dir = type === StreamType.Request ? c.req : c.resp;
+      this.afterActions.push(() => this.resume(c, dir));
+      // Envoy nulls the *request* pointers for both Request and Response (Context::continueStream).
+      c.req.headersRef = false;
+      c.req.body = null;
+      c.req.trailersRef = false;
+    }
+    return WasmResult.Ok;
+  }
+
+  private h_close_stream(type: number): number {
+    if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
+    const c = this.ctx();
+    if (c instanceof StreamContext && (type === StreamType.Request || type === StreamType.Response)) {
+      if (c.responseCodeDetails === undefined) c.responseCodeDetails = 'wasm_close_stream';
+      this.afterActions.push(() => this.resetStream(c, 'wasm_close_stream'));
+    }
+    return WasmResult.Ok;
+  }
+
+  private h_send_local_response(
+    code: number, detailsPtr: number, detailsSize: number, bodyPtr: number, bodySize: number,
+    headersPtr: number, headersSize: number, grpcStatus: number,
+  ): number {
+    const details = this.mem.string(detailsPtr, detailsSize);
+    const body = this.mem.copy(bodyPtr, bodySize);
+    const pairs = this.mem.view(headersPtr, headersSize);
+    if (details === null || body === null || pairs === null) return WasmResult.InvalidMemoryAccess;
+    const extra = decodePairs(pairs).map(([k, v]) => [lowerKey(k), v] as [string, string]);
+    const c = this.ctx();
+    if (c instanceof StreamContext) {
+      const reply: LocalReplyRecord = {
+        statusCode: code >>> 0,
+        details: details.replace(/\s/g, '_'),
+        body,
+        headers: extra,
+        grpcStatus: grpcStatus | 0,
+      };
+      this.afterActions.push(() => this.sendLocalReply(c, reply));
+    }
+    this.stopNextIteration = true;
+    return WasmResult.Ok;
+  }
+
+  private h_set_effective_context(id: number): number {
+    if (!this.contexts.has(id >>> 0)) return WasmResult.BadArgument;
+    this.effectiveId = id >>> 0;
+    return WasmResult.Ok;
+  }
+
+  private h_done(): number {
+    const c = this.ctx();
+    if (c !== this.root || !this.rootDonePending) return WasmResult.NotFound;
+    this.rootDonePending = false;
+    this.afterActions.push(() => this.callVoid(this.root, 'proxy_on_delete', 1));
+    return WasmResult.Ok;
+  }
+
+  private h_call_foreign_function(namePtr: number, nameSize: number, argsPtr: number, argsSize: number): number {
+    if (this.mem.view(namePtr, nameSize) === null || this.mem.view(argsPtr, argsSize) === null) {
+      return WasmResult.InvalidMemoryAccess;
+    }
+    return WasmResult.NotFound;
+  }
+
+  private h_set_tick_period_milliseconds(ms: number): number {
+    this.tickPeriodMs = ms >>> 0;
+    if (this.realTicks) this.armTicks();
+    return WasmResult.Ok;
+  }
+
+  private h_get_current_time_nanoseconds(ptr: number): number {
+    return this.mem.setU64(ptr, this.now()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  // Shared data and queues (process-wide in Envoy, keyed by vm_id; here per host).
+  private h_get_shared_data(keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number, casPtr: number): number {
+    const key = this.mem.string(keyPtr, keySize);
+    if (key === null) return WasmResult.InvalidMemoryAccess;
+    const e = this.sharedData.get(key);
+    if (!e) return WasmResult.NotFound;
+    if (!this.copyOut(e.value, vPtrPtr, vSizePtr)) return WasmResult.InvalidMemoryAccess;
+    return this.mem.setU32(casPtr, e.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_set_shared_data(keyPtr: number, keySize: number, vPtr: number, vSize: number, cas: number): number {
+    const key = this.mem.string(keyPtr, keySize);
+    const value = this.mem.copy(vPtr, vSize);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const e = this.sharedData.get(key);
+    if (e && cas !== 0 && cas >>> 0 !== e.cas) return WasmResult.CasMismatch;
+    this.sharedData.set(key, { value, cas: this.nextCas++ });
+    return WasmResult.Ok;
+  }
+
+  private h_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number): number {
+    const name = this.mem.string(namePtr, nameSize);
+    if (name === null) return WasmResult.InvalidMemoryAccess;
+    let token = this.queues.get(name);
+    if (token === undefined) {
+      token = this.nextQueueToken++;
+      this.queues.set(name, token);
+      this.queueData.set(token, []);
+    }
+    return this.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_resolve_shared_queue(vmPtr: number, vmSize: number, namePtr: number, nameSize: number, tokenPtr: number): number {
+    const name = this.mem.string(namePtr, nameSize);
+    if (name === null || this.mem.view(vmPtr, vmSize) === null) return WasmResult.InvalidMemoryAccess;
+    const token = this.queues.get(name);
+    if (token === undefined) return WasmResult.NotFound;
+    return this.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number): number {
+    const data = this.mem.copy(dataPtr, dataSize);
+    if (data === null) return WasmResult.InvalidMemoryAccess;
+    const q = this.queueData.get(token >>> 0);
+    if (!q) return WasmResult.NotFound;
+    q.push(data);
+    // Envoy posts onQueueReady to the owning root's dispatcher: it never runs inline.
+    setImmediate(() => {
+      if (!this.failed && !this.shutDown) this.callVoid(this.root, 'proxy_on_queue_ready', 1, token >>> 0);
+    });
+    return WasmResult.Ok;
+  }
+
+  private h_dequeue_shared_queue(token: number, ptrPtr: number, sizePtr: number): number {
+    const q = this.queueData.get(token >>> 0);
+    if (!q) return WasmResult.NotFound;
+    const item = q.shift();
+    if (item === undefined) return WasmResult.Empty;
+    return this.copyOut(item, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  // Header maps -------------------------------------------------------------------------------
+
+  /** Context::getMap: the mutable map, or null when Envoy holds no pointer to it right now. */
+  private mutableMap(type: number): HeaderMap | null {
+    const c = this.ctx();
+    if (!(c instanceof StreamContext)) return null;
+    switch (type) {
+      case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
+      case HeaderMapType.RequestTrailers: return this.trailersForWrite(c, c.req);
+      case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
+      case HeaderMapType.ResponseTrailers: return this.trailersForWrite(c, c.resp);
+      default: return null;
+    }
+  }
+
+  /** Envoy adds trailers on demand in the last body callback (addDecodedTrailers). */
+  private trailersForWrite(c: StreamContext, d: Direction): HeaderMap | null {
+    if (d.trailersRef) return d.trailers;
+    if (d.body !== null && d.endSeen && d.trailers === null && !c.accessLogPhase) {
+      d.trailers = new HeaderMap();
+      d.trailersRef = true;
+      return d.trailers;
+    }
+    return null;
+  }
+
+  /** Context::getConstMap. */
+  private constMap(type: number): HeaderMap | null {
+    const c = this.ctx();
+    switch (type) {
+      case HeaderMapType.HttpCallResponseHeaders: return this.rootOf(c).httpCallResponse?.headers ?? null;
+      case HeaderMapType.HttpCallResponseTrailers: return this.rootOf(c).httpCallResponse?.trailers ?? null;
+      case HeaderMapType.GrpcReceiveInitialMetadata:
+      case HeaderMapType.GrpcReceiveTrailingMetadata:
+        return null;
+      default: break;
+    }
+    if (!(c instanceof StreamContext)) return null;
+    if (c.accessLogPhase) {
+      switch (type) {
+        case HeaderMapType.RequestHeaders: return c.req.headers;
+        case HeaderMapType.RequestTrailers: return null;
+        case HeaderMapType.ResponseHeaders: return c.resp.headers;
+        case HeaderMapType.ResponseTrailers: return c.resp.trailers;
+        default: return null;
+      }
+    }
+    switch (type) {
+      case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
+      case HeaderMapType.RequestTrailers: return c.req.trailersRef ? c.req.trailers : null;
+      case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
+      case HeaderMapType.ResponseTrailers: return c.resp.trailersRef ? c.resp.trailers : null;
+      default: return null;
+    }
+  }
+
+  private inAccessLogPhase(): boolean {
+    const c = this.ctx();
+    return c instanceof StreamContext && c.accessLogPhase;
+  }
+
+  private h_get_header_map_value(type: number, keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const key = this.mem.string(keyPtr, keySize);
+    if (key === null) return WasmResult.InvalidMemoryAccess;
+    const map = this.constMap(type);
+    if (!map) {
+      if (this.inAccessLogPhase()) {
+        if (this.abiVersion === '0.1.0') return this.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+        return WasmResult.NotFound;
+      }
+      return WasmResult.BadArgument;
+    }
+    const v = map.get(key);
+    if (v === undefined) {
+      if (this.abiVersion === '0.1.0') return this.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return WasmResult.NotFound;
+    }
+    return this.copyOut(encoder.encode(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const map = this.constMap(type);
+    const data = map && map.size > 0 ? encodePairs(map.entries()) : EMPTY;
+    return this.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_set_header_map_pairs(type: number, ptr: number, size: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const data = this.mem.view(ptr, size);
+    if (data === null) return WasmResult.InvalidMemoryAccess;
+    const map = this.mutableMap(type);
+    if (!map) return WasmResult.BadArgument;
+    map.setAll(decodePairs(data));
+    return WasmResult.Ok;
+  }
+
+  private h_get_header_map_size(type: number, resultPtr: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const map = this.mutableMap(type);
+    if (!map) return WasmResult.BadArgument;
+    return this.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const key = this.mem.string(kPtr, kSize);
+    const value = this.mem.string(vPtr, vSize);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const map = this.mutableMap(type);
+    if (!map) return WasmResult.BadArgument;
+    map.add(key, value);
+    return WasmResult.Ok;
+  }
+
+  private h_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const key = this.mem.string(kPtr, kSize);
+    const value = this.mem.string(vPtr, vSize);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const map = this.mutableMap(type);
+    if (!map) return WasmResult.BadArgument;
+    map.replace(key, value);
+    return WasmResult.Ok;
+  }
+
+  private h_remove_header_map_value(type: number, kPtr: number, kSize: number): number {
+    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+    const key = this.mem.string(kPtr, kSize);
+    if (key === null) return WasmResult.InvalidMemoryAccess;
+    const map = this.mutableMap(type);
+    if (!map) return WasmResult.BadArgument;
+    map.remove(key);
+    return WasmResult.Ok;
+  }
+
+  // Buffers -----------------------------------------------------------------------------------
+
+  /** Context::getBuffer. Returns null when Envoy returns nullptr (NotFound). */
+  private buffer(type: number): BodyRef | null {
+    const c = this.ctx();
+    switch (type) {
+      case BufferType.VmConfiguration: return { data: this.vmConfig };
+      case BufferType.PluginConfiguration:
+        return c === this.root && this.root.pluginConfigReadable ? { data: this.pluginConfig } : null;
+      case BufferType.HttpCallResponseBody: {
+        const r = this.rootOf(c).httpCallResponse;
+        return r && r.body ? { data: r.body } : null;
+      }
+      case BufferType.HttpRequestBody:
+      case BufferType.HttpResponseBody: {
+        if (!(c instanceof StreamContext)) return { data: EMPTY };
+        const d = type === BufferType.HttpRequestBody ? c.req : c.resp;
+        return d.body ?? { data: EMPTY };
+      }
+      default:
+        return { data: EMPTY };
+    }
+  }
+
+  private h_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number): number {
+    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
+    const buf = this.buffer(type >>> 0);
+    if (!buf) return WasmResult.NotFound;
+    let s = start >>> 0;
+    let len = length >>> 0;
+    if (s + len > 0xffffffff) return WasmResult.BadArgument;
+    const size = buf.data.length;
+    if (s > size) len = 0;
+    else if (s + len > size) len = size - s;
+    if (len === 0) {
+      return this.mem.setU32(ptrPtr, 0) && this.mem.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    }
+    s = Math.min(s, size);
+    return this.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_get_buffer_status(type: number, lenPtr: number, flagsPtr: number): number {
+    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
+    const buf = this.buffer(type >>> 0);
+    if (!buf) return WasmResult.NotFound;
+    return this.mem.setU32(lenPtr, buf.data.length) && this.mem.setU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
+    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
+    const buf = this.buffer(type >>> 0);
+    if (!buf) return WasmResult.NotFound;
+    const data = this.mem.copy(dataPtr, dataSize);
+    if (data === null) return WasmResult.InvalidMemoryAccess;
+    const c = this.ctx();
+    const mutableBody = c instanceof StreamContext
+      && ((type === BufferType.HttpRequestBody && c.req.body === buf) || (type === BufferType.HttpResponseBody && c.resp.body === buf));
+    if (!mutableBody) return WasmResult.BadArgument;
+    const s = start >>> 0;
+    const len = length >>> 0;
+    const size = buf.data.length;
+    if (s === 0) {
+      if (len === 0) buf.data = concat(data, buf.data);
+      else if (len >= size) buf.data = data;
+      else return WasmResult.BadArgument;
+    } else if (s >= size) {
+      buf.data = concat(buf.data, data);
+    } else {
+      return WasmResult.BadArgument;
+    }
+    return WasmResult.Ok;
+  }
+
+  // http_call ---------------------------------------------------------------------------------
+
+  private h_http_call(
+    upPtr: number, upSize: number, hPtr: number, hSize: number, bPtr: number, bSize: number,
+    tPtr: number, tSize: number, timeout: number, tokenPtr: number,
+  ): number {
+    const origin = this.ctx();
+    const root = this.rootOf(origin);
+    const cluster = this.mem.string(upPtr, upSize);
+    const body = this.mem.copy(bPtr, bSize);
+    const hv = this.mem.view(hPtr, hSize);
+    const tv = this.mem.view(tPtr, tSize);
+    if (cluster === null || body === null || hv === null || tv === null) return WasmResult.InvalidMemoryAccess;
+    const headerPairs = decodePairs(hv);
+    const trailerPairs = decodePairs(tv);
+    if (!this.mem.setU32(tokenPtr, 0)) return WasmResult.InvalidMemoryAccess;
+
+    // Envoy Context::httpCall
+    if ((timeout | 0) < 0) return WasmResult.BadArgument;
+    const target = this.clusterUrls.get(cluster);
+    if (target === undefined) return WasmResult.BadArgument;
+    const headers = new HeaderMap(headerPairs);
+    if (!headers.has(':path') || !headers.has(':method') || !headers.has(':authority')) return WasmResult.BadArgument;
+    if (body.length > 0) headers.replace('content-length', String(body.length));
+    const trailers = new HeaderMap(trailerPairs).toArray();
+
+    this.nextHttpCallId += 4;
+    const token = this.nextHttpCallId;
+    if (target === 'unavailable') {
+      // AsyncClient::send completed inline (e.g. no healthy upstream): handler erased, no callback.
+      return WasmResult.InternalFailure;
+    }
+    const record: CalloutRecord = {
+      token,
+      cluster,
+      headers: headers.toArray(),
+      body,
+      trailers,
+      timeoutMs: timeout >>> 0,
+      originContextId: origin.id,
+      pending: true,
+    };
+    this.callouts.set(token, record);
+    root.pending.set(token, record);
+    if (target !== 'manual') {
+      this.realPending++;
+      this.agent ??= new http.Agent({ keepAlive: true });
+      record.cancel = sendCallout(
+        target,
+        this.agent,
+        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs },
+        {
+          success: (resp) => this.networkDone(() => this.deliverSuccess(root, token, resp)),
+          failure: () => this.networkDone(() => this.deliverFailure(root, token)),
+        },
+      );
+    }
+    this.mem.setU32(tokenPtr, token);
+    return WasmResult.Ok;
+  }
+
+  private networkDone(deliver: () => void): void {
+    this.realPending--;
+    if (!this.shutDown) deliver();
+    if (this.realPending === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private h_grpc_call(sPtr: number, sSize: number): number {
+    const service = this.mem.string(sPtr, sSize);
+    if (service === null) return WasmResult.InvalidMemoryAccess;
+    return this.clusterUrls.has(service) ? WasmResult.Unimplemented : WasmResult.ParseFailure;
+  }
+
+  private h_grpc_stream(sPtr: number, sSize: number): number {
+    return this.h_grpc_call(sPtr, sSize);
+  }
+
+  private h_grpc_close(): number {
+    return WasmResult.NotFound;
+  }
+
+  private h_grpc_cancel(): number {
+    return WasmResult.NotFound;
+  }
+
+  private h_grpc_send(): number {
+    return WasmResult.BadArgument;
+  }
+
+  // Metrics -----------------------------------------------------------------------------------
+
+  private h_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
+    const name = this.mem.string(namePtr, nameSize);
+    if (name === null) return WasmResult.InvalidMemoryAccess;
+    if (type >>> 0 > MetricType.Histogram) return WasmResult.BadArgument;
+    const key = `${type}\0${name}`;
+    let m = this.metricsByKey.get(key);
+    if (!m) {
+      m = { type, name, value: 0n, samples: [] };
+      this.metricsByKey.set(key, m);
+    }
+    this.nextMetricId[type]! += 4;
+    const id = this.nextMetricId[type]!;
+    this.metricsById.set(id, m);
+    return this.mem.setU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  private h_increment_metric(id: number, offset: bigint): number {
+    const type = (id >>> 0) & 3;
+    const m = this.metricsById.get(id >>> 0);
+    if (type === MetricType.Counter) {
+      if (!m) return WasmResult.NotFound;
+      if (offset <= 0n) return WasmResult.BadArgument;
+      m.value += offset;
+      return WasmResult.Ok;
+    }
+    if (type === MetricType.Gauge) {
+      if (!m) return WasmResult.NotFound;
+      m.value += offset;
+      return WasmResult.Ok;
+    }
+    return WasmResult.BadArgument;
+  }
+
+  private h_record_metric(id: number, value: bigint): number {
+    const m = this.metricsById.get(id >>> 0);
+    if (!m) return WasmResult.NotFound;
+    const v = BigInt.asUintN(64, value);
+    if (m.type === MetricType.Counter) m.value += v;
+    else if (m.type === MetricType.Gauge) m.value = v;
+    else m.samples.push(v);
+    return WasmResult.Ok;
+  }
+
+  private h_get_metric(id: number, resultPtr: number): number {
+    const type = (id >>> 0) & 3;
+    if (type === MetricType.Histogram || type === 3) return WasmResult.BadArgument;
+    const m = this.metricsById.get(id >>> 0);
+    if (!m) return WasmResult.NotFound;
+    return this.mem.setU64(resultPtr, m.value) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // WASI (cpp-host exports.cc wasi_unstable_*; identical under wasi_snapshot_preview1)
+
+  private wasiFunction(name: string): HostFn {
+    const g = (f: HostFn) => this.guarded(name, f);
+    switch (name) {
+      case 'fd_write':
+      case 'fd_pwrite':
+        return name === 'fd_write'
+          ? g((fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => this.wasiWrite(fd, iovs, iovsLen, nwrittenPtr))
+          : g((fd: number, iovs: number, iovsLen: number, _offset: bigint, nwrittenPtr: number) =>
+            this.wasiWrite(fd, iovs, iovsLen, nwrittenPtr));
+      case 'proc_exit':
+        // Envoy logs and returns; AS follows proc_exit with `unreachable`, which is the trap.
+        return g((_code: number) => { this.hostLog(LogLevel.error, 'wasi_unstable proc_exit'); });
+      case 'clock_time_get':
+        return g((id: number, _precision: bigint, resultPtr: number) => {
+          let t: bigint;
+          if (id === 0) t = this.now();
+          else if (id === 1) t = process.hrtime.bigint();
+          else return 58;
+          return this.mem.setU64(resultPtr, t) ? 0 : 21;
+        });
+      case 'clock_res_get':
+        return g((id: number, resultPtr: number) => {
+          if (id !== 0 && id !== 1) return 58;
+          return this.mem.setU64(resultPtr, 1n) ? 0 : 21;
+        });
+      case 'random_get':
+        return g((ptr: number, len: number) => {
+          if (len >>> 0 > 64 * 1024) return 28;
+          if (len === 0) return 0;
+          const bytes = randomFillSync(new Uint8Array(len >>> 0));
+          return this.mem.setBytes(ptr, bytes) ? 0 : 21;
+        });
+      case 'environ_sizes_get':
+        return g((countPtr: number, sizePtr: number) => {
+          const env = Object.entries(this.opts.environment ?? {});
+          const size = env.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, 0);
+          return this.mem.setU32(countPtr, env.length) && this.mem.setU32(sizePtr, size) ? 0 : 21;
+        });
+      case 'environ_get':
+        return g((arrayPtr: number, bufPtr: number) => {
+          for (const [k, v] of Object.entries(this.opts.environment ?? {})) {
+            const data = encoder.encode(`${k}=${v}\0`);
+            if (!this.mem.setU32(arrayPtr, bufPtr) || !this.mem.setBytes(bufPtr, data)) return 21;
+            bufPtr += data.length;
+            arrayPtr += 4;
+          }
+          return 0;
+        });
+      case 'args_sizes_get':
+        return g((argcPtr: number, sizePtr: number) => (this.mem.setU32(argcPtr, 0) && this.mem.setU32(sizePtr, 0) ? 0 : 21));
+      case 'args_get':
+      case 'sched_yield':
+      case 'fd_advise':
+        return g(() => 0);
+      case 'poll_oneoff':
+        return g((_in: number, _out: number, _n: number, neventsPtr: number) => (this.mem.setU32(neventsPtr, 0) ? 0 : 21));
+      case 'fd_fdstat_get':
+        return g((fd: number, statPtr: number) => {
+          if (fd !== 1 && fd !== 2) return 8;
+          const stat = new Uint8Array(24);
+          stat[8] = 64; // fs_rights_base = FD_WRITE
+          this.mem.setBytes(statPtr, stat);
+          return 0;
+        });
+      case 'fd_seek':
+      case 'fd_close':
+        return g(() => { this.hostLog(LogLevel.error, `wasi_unstable ${name}`); return 0; });
+      case 'fd_read':
+      case 'fd_pread':
+      case 'fd_fdstat_set_flags':
+      case 'fd_prestat_dir_name':
+        return g(() => 52);
+      case 'fd_prestat_get':
+      case 'fd_filestat_get':
+        return g(() => 8);
+      case 'path_open':
+        return g(() => 44);
+      case 'fd_allocate':
+      case 'fd_datasync':
+      case 'fd_fdstat_set_rights':
+      case 'fd_filestat_set_size':
+      case 'fd_filestat_set_times':
+      case 'fd_sync':
+        return g((fd: number) => (fd === 1 || fd === 2 ? 0 : 8));
+      case 'fd_tell':
+        return g((fd: number, ptr: number) => {
+          if (fd !== 1 && fd !== 2) return 8;
+          return this.mem.setU64(ptr, 0n) ? 0 : 21;
+        });
+      case 'fd_renumber':
+        return g((fd: number, to: number) => ((fd === 1 || fd === 2) && (to === 1 || to === 2) ? 58 : 8));
+      case 'fd_readdir':
+        return g((_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (this.mem.setU32(nreadPtr, 0) ? 20 : 21));
+      case 'path_readlink':
+        return g((_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) => (this.mem.setU32(retPtr, 0) ? 58 : 21));
+      case 'sock_accept':
+        return g((_a: number, _b: number, retPtr: number) => (this.mem.setU32(retPtr, 0) ? 58 : 21));
+      case 'sock_recv':
+        return g((_a: number, _b: number, _c: number, _d: number, r0: number, r1: number) =>
+          (this.mem.setU32(r0, 0) && this.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21));
+      case 'sock_send':
+        return g((_a: number, _b: number, _c: number, _d: number, r0: number) => (this.mem.setU32(r0, 0) ? 58 : 21));
+      default:
+        return g(() => 58); // path_* and sock_shutdown: ENOTSUP
+    }
+  }
+
+  private wasiWrite(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number): number {
+    let level: LogLevel;
+    if (fd === 1) level = LogLevel.info;
+    else if (fd === 2) level = LogLevel.error;
+    else return 8;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < iovsLen >>> 0; i++) {
+      const buf = this.mem.getU32(iovs + i * 8);
+      const len = this.mem.getU32(iovs + i * 8 + 4);
+      if (buf === null || len === null) return 21;
+      if (len !== 0) {
+        const v = this.mem.copy(buf, len);
+        if (v === null) return 21;
+        parts.push(v);
+      }
+    }
+    const bytes = Buffer.concat(parts);
+    if (bytes.length > 0) {
+      let s = bytes.toString('utf8');
+      if (s.endsWith('\n')) s = s.slice(0, -1);
+      this.pushLog({ level, message: s, contextId: this.ctx().id, source: 'guest' });
+    }
+    return this.mem.setU32(nwrittenPtr, bytes.length) ? 0 : 21;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // http_call delivery (Envoy Context::onHttpCallSuccess / onHttpCallFailure)
+
+  private deliverSuccess(root: RootLikeContext, token: number, resp: CalloutResponse): void {
+    if (this.current !== null) {
+      this.afterActions.push(() => this.deliverSuccess(root, token, resp));
+      return;
+    }
+    const record = root.pending.get(token);
+    if (!record) return;
+    const delivered: DeliveredResponse = {
+      headers: new HeaderMap(resp.headers),
+      body: resp.body,
+      trailers: resp.trailers.length > 0 ? new HeaderMap(resp.trailers) : null,
+    };
+    root.httpCallResponse = delivered;
+    this.afterActions.push(() => {
+      root.httpCallResponse = null;
+      this.finishCallout(root, record);
+    });
+    this.onHttpCallResponse(root, token, delivered.headers!.size, resp.body.length, delivered.trailers?.size ?? 0);
+  }
+
+  private deliverFailure(root: RootLikeContext, token: number): void {
+    if (this.current !== null) {
+      this.afterActions.push(() => this.deliverFailure(root, token));
+      return;
+    }
+    const record = root.pending.get(token);
+    if (!record) return;
+    root.statusCode = WasmResult.BrokenConnection;
+    root.statusMessage = 'reset';
+    this.afterActions.push(() => {
+      root.statusMessage = '';
+      this.finishCallout(root, record);
+    });
+    this.onHttpCallResponse(root, token, 0, 0, 0);
+  }
+
+  /** ContextBase::onHttpCallResponse; the deferred cleanup runs even when the VM is not entered. */
+  private onHttpCallResponse(root: RootLikeContext, token: number, h: number, b: number, t: number): void {
+    if (!this.failed && this.fn.proxy_on_http_call_response) {
+      this.guestCall(root, 'proxy_on_http_call_response', this.fn.proxy_on_http_call_response, [root.id, token, h, b, t]);
+    }
+    this.afterCall();
+  }
+
+  private finishCallout(root: RootLikeContext, record: CalloutRecord): void {
+    record.pending = false;
+    root.pending.delete(record.token);
+    this.doneCallouts.push(record.token);
+    if (this.doneCallouts.length > MAX_DONE_CALLOUTS) {
+      for (const t of this.doneCallouts.splice(0, MAX_DONE_CALLOUTS / 2)) this.callouts.delete(t);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Streams: the filter manager around one wasm filter
+
+  /** Allocates the next stream context id (2, 3, ...). on_context_create runs at request headers. */
+  initializeHttpContext(info?: StreamInfoOptions): number {
+    this.assertUsable();
+    const id = this.nextStreamId++;
+    const s = new StreamContext(id, this.nextConnectionId++, { ...this.streamDefaults, ...info }, this.now());
+    // wasm_filter.h createFilter: a failed VM with fail_open means no filter at all.
+    if (this.failed && this.opts.failOpen) s.bypass = true;
+    this.contexts.set(id, s);
+    return id;
+  }
+
+  /** Connects a stream to a sink (the gateway); direct-drive tests don't need one. */
+  attachStreamSink(id: number, sink: StreamSink): void {
+    this.stream(id).sink = sink;
+  }
+
+  private stream(id: number): StreamContext {
+    const c = this.contexts.get(id);
+    if (!(c instanceof StreamContext)) {
+      throw new Error(`no HTTP stream context ${id} (call initializeHttpContext first; completed streams are gone)`);
+    }
+    return c;
+  }
+
+  private assertUsable(): void {
+    if (this.shutDown) throw new Error('ProxyWasmHost was shut down');
+  }
+
+  /** ContextBase::onCreate. */
+  private onCreate(s: StreamContext): void {
+    if (!this.failed && !s.createdInVm && this.fn.proxy_on_context_create) {
+      this.guestCall(s, 'proxy_on_context_create', this.fn.proxy_on_context_create, [s.id, 1]);
+      s.createdInVm = true;
+      this.afterCall();
+      return;
+    }
+    s.createdInVm = true;
+  }
+
+  /** CHECK_FAIL_HTTP: true when the VM is failed (and the stream got its 503 unless fail-open). */
+  private checkFail(s: StreamContext): boolean {
+    if (!this.failed) return false;
+    if (this.opts.failOpen) return true;
+    if (!s.streamFailed) {
+      s.streamFailed = true;
+      this.failStream(s);
+    }
+    return true;
+  }
+
+  /** Envoy Context::failStream(Request): 503, empty body, gRPC Unavailable, details wasm_fail_stream. */
+  private failStream(s: StreamContext): void {
+    if (s.failureReplySent || s.completed) return;
+    s.failureReplySent = true;
+    this.sendLocalReply(s, {
+      statusCode: 503,
+      details: 'wasm_fail_stream',
+      body: EMPTY,
+      headers: [],
+      grpcStatus: GrpcStatus.Unavailable,
+    });
+  }
+
+  callOnRequestHeaders(id: number, headers: Headers, endOfStream: boolean): Action {
+    const s = this.stream(id);
+    return this.decodeOrEncodeHeaders(s, s.req, headers, endOfStream);
+  }
+
+  callOnResponseHeaders(id: number, headers: Headers, endOfStream: boolean): Action {
+    const s = this.stream(id);
+    if (s.localReply || s.resetDetails) return FilterHeadersStatus.Continue;
+    return this.decodeOrEncodeHeaders(s, s.resp, headers, endOfStream);
+  }
+
+  callOnRequestBody(id: number, body: Bytes, endOfStream: boolean): Action {
+    const s = this.stream(id);
+    if (s.decodingAborted || s.resetDetails) return FilterDataStatus.Continue;
+    s.bytesReceived += toBytes(body).length;
+    return this.onData(s, s.req, toBytes(body), endOfStream);
+  }
+
+  callOnResponseBody(id: number, body: Bytes, endOfStream: boolean): Action {
+    const s = this.stream(id);
+    if (s.localReply || s.resetDetails) return FilterDataStatus.Continue;
+    s.bytesSent += toBytes(body).length;
+    return this.onData(s, s.resp, toBytes(body), endOfStream);
+  }
+
+  callOnRequestTrailers(id: number, trailers: Headers): Action {
+    const s = this.stream(id);
+    if (s.decodingAborted || s.resetDetails) return FilterTrailersStatus.Continue;
+    return this.onTrailers(s, s.req, trailers);
+  }
+
+  callOnResponseTrailers(id: number, trailers: Headers): Action {
+    const s = this.stream(id);
+    if (s.localReply || s.resetDetails) return FilterTrailersStatus.Continue;
+    return this.onTrailers(s, s.resp, trailers);
+  }
+
+  private isReq(s: StreamContext, d: Direction): boolean {
+    return d === s.req;
+  }
+
+  private decodeOrEncodeHeaders(s: StreamContext, d: Direction, headers: Headers, eos: boolean): Action {
+    this.assertUsable();
+    const isReq = this.isReq(s, d);
+    s.phase = isReq ? 'request_headers' : 'response_headers';
+    d.headers = new HeaderMap(headers);
+    d.endSeen = eos;
+    if (s.bypass) {
+      this.releaseHeaders(s, d, eos);
+      return FilterHeadersStatus.Continue;
+    }
+    // decodeHeaders: onCreate() first; encodeHeaders: nothing if never created or after failStream.
+    if (isReq) this.onCreate(s);
+    else if (!s.createdInVm || s.failureReplySent) {
+      this.releaseHeaders(s, d, eos);
+      return FilterHeadersStatus.Continue;
+    }
+    d.headersRef = true;
+    let status: number;
+    if (this.checkFail(s)) {
+      status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
+    } else {
+      const name = isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
+      const f = this.fn[name];
+      let r = 0;
+      if (f) {
+        const args = this.abiVersion === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0];
+        r = this.guestCall(s, name, f, args);
+      }
+      if (this.checkFail(s)) {
+        status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
+      } else {
+        status = this.convertHeaders(r);
+      }
+    }
+    this.stopNextIteration = false;
+    // Envoy maps the proxy-wasm status onto Http::FilterHeadersStatus; ContinueAndEndStream -> Continue.
+    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) {
+      d.headersRef = false;
+      this.releaseHeaders(s, d, eos);
+    } else if (!d.complete && !(isReq && s.decodingAborted)) {
+      d.stopped = 'headers';
+    }
+    this.drainAfterActions();
+    return status;
+  }
+
+  private convertHeaders(r: number): number {
+    if (this.stopNextIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) {
+      return FilterHeadersStatus.StopAllIterationAndWatermark;
+    }
+    if (r === FilterHeadersStatus.StopIteration) return FilterHeadersStatus.StopAllIterationAndWatermark;
+    return r;
+  }
+
+  private convertData(r: number): number {
+    if (this.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer) return FilterDataStatus.StopIterationNoBuffer;
+    return r;
+  }
+
+  private convertTrailers(r: number): number {
+    if (this.stopNextIteration || r > FilterTrailersStatus.StopIteration) return FilterTrailersStatus.StopIteration;
+    return r;
+  }
+
+  private onData(s: StreamContext, d: Direction, chunk: Uint8Array, eos: boolean): Action {
+    this.assertUsable();
+    const isReq = this.isReq(s, d);
+    s.phase = isReq ? 'request_body' : 'response_body';
+    d.endSeen ||= eos;
+    if (s.bypass) {
+      this.releaseData(s, d, chunk, eos);
+      return FilterDataStatus.Continue;
+    }
+    if (!s.createdInVm || (!isReq && s.failureReplySent)) {
+      this.releaseData(s, d, chunk, eos);
+      return FilterDataStatus.Continue;
+    }
+    if (d.stopped === 'headers') {
+      // Iteration stopped for all frame types: the filter manager buffers, the filter sees nothing yet.
+      d.buffered = concat(d.buffered, chunk);
+      return FilterDataStatus.StopIterationAndBuffer;
+    }
+    return this.deliverData(s, d, chunk, eos);
+  }
+
+  /** Context::decodeData/encodeData + the filter manager's reaction to the status. */
+  private deliverData(s: StreamContext, d: Direction, chunk: Uint8Array, eos: boolean): Action {
+    const isReq = this.isReq(s, d);
+    if (isReq && s.decodingAborted) return FilterDataStatus.Continue;
+    const visible: BodyRef = { data: d.bufferingForFilter ? concat(d.buffered, chunk) : chunk };
+    d.body = visible;
+    let status: number;
+    if (this.checkFail(s)) {
+      status = this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
+    } else {
+      const name = isReq ? 'proxy_on_request_body' : 'proxy_on_response_body';
+      const f = this.fn[name];
+      const r = f ? this.guestCall(s, name, f, [s.id, visible.data.length, eos ? 1 : 0]) : 0;
+      status = this.checkFail(s)
+        ? (this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer)
+        : this.convertData(r);
+    }
+    this.stopNextIteration = false;
+    if (isReq && s.decodingAborted) {
+      this.drainAfterActions();
+      return status;
+    }
+    const wasBuffering = d.bufferingForFilter;
+    d.bufferingForFilter = false;
+    switch (status) {
+      case FilterDataStatus.Continue: {
+        const out = wasBuffering ? visible.data : concat(d.buffered, visible.data);
+        d.buffered = EMPTY;
+        d.body = null;
+        d.stopped = 'none';
+        this.releaseData(s, d, out, eos);
+        break;
+      }
+      case FilterDataStatus.StopIterationAndBuffer:
+        d.buffered = wasBuffering ? visible.data : concat(d.buffered, visible.data);
+        d.bufferingForFilter = true;
+        d.stopped = 'data';
+        break;
+      case FilterDataStatus.StopIterationAndWatermark:
+        d.buffered = wasBuffering ? visible.data : concat(d.buffered, visible.data);
+        d.stopped = 'data';
+        break;
+      default: // StopIterationNoBuffer: the filter owns the data now
+        if (wasBuffering) d.buffered = EMPTY;
+        d.stopped = 'data';
+        break;
+    }
+    this.drainAfterActions();
+    return status;
+  }
+
+  private onTrailers(s: StreamContext, d: Direction, trailers: Headers): Action {
+    this.assertUsable();
+    const isReq = this.isReq(s, d);
+    s.phase = isReq ? 'request_trailers' : 'response_trailers';
+    d.endSeen = true;
+    const map = new HeaderMap(trailers);
+    if (s.bypass || !s.createdInVm || (!isReq && s.failureReplySent)) {
+      d.trailers = map;
+      this.releaseTrailers(s, d);
+      return FilterTrailersStatus.Continue;
+    }
+    if (d.stopped === 'headers') {
+      d.heldTrailers = map;
+      return FilterTrailersStatus.StopIteration;
+    }
+    return this.deliverTrailers(s, d, map);
+  }
+
+  private deliverTrailers(s: StreamContext, d: Direction, map: HeaderMap): Action {
+    const isReq = this.isReq(s, d);
+    if (isReq && s.decodingAborted) return FilterTrailersStatus.Continue;
+    d.trailers = map;
+    d.trailersRef = true;
+    let status: number;
+    if (this.checkFail(s)) {
+      status = this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration;
+    } else {
+      const name = isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
+      const f = this.fn[name];
+      const r = f ? this.guestCall(s, name, f, [s.id, map.size]) : 0;
+      status = this.checkFail(s)
+        ? (this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration)
+        : this.convertTrailers(r);
+    }
+    this.stopNextIteration = false;
+    if (isReq && s.decodingAborted) {
+      this.drainAfterActions();
+      return status;
+    }
+    if (status === FilterTrailersStatus.Continue) {
+      d.trailersRef = false;
+      if (d.buffered.length > 0) {
+        const out = d.buffered;
+        d.buffered = EMPTY;
+        this.releaseData(s, d, out, false);
+      }
+      d.stopped = 'none';
+      this.releaseTrailers(s, d);
+    } else {
+      d.stopped = 'trailers';
+    }
+    this.drainAfterActions();
+    return status;
+  }
+
+  /** continueDecoding()/continueEncoding() (deferred from proxy_continue_stream). */
+  private resume(s: StreamContext, d: Direction): void {
+    if (s.completed || s.resetDetails || d.complete) return;
+    if (this.isReq(s, d) && s.decodingAborted) return;
+    switch (d.stopped) {
+      case 'headers': {
+        d.stopped = 'none';
+        d.headersRef = false;
+        const moreToCome = !d.endSeen || d.buffered.length > 0 || d.heldTrailers !== null;
+        this.releaseHeaders(s, d, !moreToCome);
+        if (d.buffered.length > 0 || (d.endSeen && d.heldTrailers === null && !d.complete)) {
+          // Buffered data goes to this filter first (iterate_from_current_filter_).
+          const data = d.buffered;
+          d.buffered = EMPTY;
+          this.deliverData(s, d, data, d.endSeen && d.heldTrailers === null);
+          if (d.stopped !== 'none') return;
+        }
+        if (d.heldTrailers) {
+          const t = d.heldTrailers;
+          d.heldTrailers = null;
+          this.deliverTrailers(s, d, t);
+        }
+        return;
+      }
+      case 'data': {
+        d.stopped = 'none';
+        d.bufferingForFilter = false;
+        d.body = null;
+        const out = d.buffered;
+        d.buffered = EMPTY;
+        const ends = d.endSeen && d.trailers === null;
+        if (out.length > 0 || ends) this.releaseData(s, d, out, ends);
+        if (d.trailers !== null && !d.trailersRef) this.releaseTrailers(s, d);
+        return;
+      }
+      case 'trailers': {
+        d.stopped = 'none';
+        d.trailersRef = false;
+        if (d.buffered.length > 0) {
+          const out = d.buffered;
+          d.buffered = EMPTY;
+          this.releaseData(s, d, out, false);
+        }
+        this.releaseTrailers(s, d);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private releaseHeaders(s: StreamContext, d: Direction, eos: boolean): void {
+    if (d.headersReleased) return;
+    d.headersReleased = true;
+    if (eos) d.complete = true;
+    const h = d.headers ? d.headers.toArray() : [];
+    if (this.isReq(s, d)) s.sink?.requestHeaders(h, eos);
+    else s.sink?.responseHeaders(h, eos);
+  }
+
+  private releaseData(s: StreamContext, d: Direction, data: Uint8Array, eos: boolean): void {
+    if (d.complete) return;
+    if (!d.headersReleased) {
+      // Headers still held (e.g. the filter stopped headers and now continued through data).
+      this.releaseHeaders(s, d, false);
+    }
+    if (data.length > 0) d.releasedBody.push(data);
+    if (eos) d.complete = true;
+    if (this.isReq(s, d)) s.sink?.requestData(data, eos);
+    else s.sink?.responseData(data, eos);
+  }
+
+  private releaseTrailers(s: StreamContext, d: Direction): void {
+    if (d.complete) return;
+    if (!d.headersReleased) this.releaseHeaders(s, d, false);
+    d.complete = true;
+    const t = d.trailers ? d.trailers.toArray() : [];
+    if (this.isReq(s, d)) s.sink?.requestTrailers(t);
+    else s.sink?.responseTrailers(t);
+  }
+
+  private resetStream(s: StreamContext, details: string): void {
+    if (s.completed || s.resetDetails) return;
+    s.resetDetails = details;
+    s.sink?.reset(details);
+  }
+
+  /** Envoy's FilterManager::sendLocalReply for a decoder filter. */
+  private sendLocalReply(s: StreamContext, reply: LocalReplyRecord): void {
+    if (s.completed || s.resetDetails) return;
+    const isGrpc = (s.req.headers?.get('content-type') ?? '').startsWith('application/grpc');
+    const headers = new HeaderMap([[':status', String(isGrpc ? 200 : reply.statusCode)]]);
+    for (const [k, v] of reply.headers) headers.add(k, v);
+    let body = reply.body;
+    if (isGrpc) {
+      headers.replace('content-type', 'application/grpc');
+      const grpc = reply.grpcStatus >= 0 && reply.grpcStatus <= 16
+        ? reply.grpcStatus
+        : HTTP_TO_GRPC[reply.statusCode] ?? GrpcStatus.Unknown;
+      headers.replace('grpc-status', String(grpc));
+      if (body.length > 0) headers.replace('grpc-message', encodeURIComponent(Buffer.from(body).toString('utf8')));
+      headers.remove('content-length');
+      body = EMPTY;
+    } else if (body.length > 0) {
+      headers.replace('content-length', String(body.length));
+      if (!headers.has('content-type')) headers.replace('content-type', 'text/plain');
+    } else {
+      headers.remove('content-length');
+      headers.remove('content-type');
+    }
+    s.responseCodeDetails ??= reply.details;
+    const record: LocalReplyRecord = { ...reply, headers: headers.toArray(), body };
+    if (s.resp.headers === null) {
+      // The response has not started: the reply goes through the encoder filters, this one included.
+      s.localReply = record;
+      s.decodingAborted = true;
+      s.req.stopped = 'none';
+      s.req.headersRef = false;
+      s.req.body = null;
+      s.sink?.localReplyStarted();
+      s.bytesSent += body.length;
+      this.decodeOrEncodeHeaders(s, s.resp, headers.toArray(), body.length === 0);
+      if (body.length > 0 && !s.resetDetails) this.onData(s, s.resp, body, true);
+    } else if (!s.resp.headersReleased) {
+      // Response headers are in the filter chain but not sent: bypass the filters (sendDirectLocalReply).
+      s.localReply = record;
+      s.decodingAborted = true;
+      s.sink?.localReplyStarted();
+      const d = s.resp;
+      d.headers = headers;
+      d.headersRef = false;
+      d.body = null;
+      d.buffered = EMPTY;
+      d.stopped = 'none';
+      d.releasedBody = [];
+      this.releaseHeaders(s, d, body.length === 0);
+      if (body.length > 0) this.releaseData(s, d, body, true);
+    } else {
+      this.resetStream(s, reply.details);
+    }
+  }
+
+  /** on_log, on_done, on_delete (Envoy HCM: log before destroying the filters). */
+  completeHttpContext(id: number): void {
+    const s = this.stream(id);
+    this.assertUsable();
+    if (s.completed) return;
+    s.phase = 'completed';
+    s.completeTimeNs = this.now();
+    if (!s.bypass) {
+      if (!s.createdInVm) this.onCreate(s);
+      s.accessLogPhase = true;
+      if (!this.failed) this.callVoid(s, 'proxy_on_log', s.id);
+      s.accessLogPhase = false;
+      if (!this.failed) this.callWord(s, 'proxy_on_done', [s.id], 1);
+      if (s.createdInVm && !this.failed) this.callVoid(s, 'proxy_on_delete', s.id);
+    }
+    s.completed = true;
+    s.req.headersRef = s.resp.headersRef = s.req.trailersRef = s.resp.trailersRef = false;
+    this.contexts.delete(id);
+    this.finished.set(id, s);
+    if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as number);
+  }
+
+  private readonly finished = new Map<number, StreamContext>();
+
+  private anyStream(id: number): StreamContext {
+    const c = this.contexts.get(id) ?? this.finished.get(id);
+    if (!(c instanceof StreamContext)) throw new Error(`no HTTP stream context ${id}`);
+    return c;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inspection
+
+  getCurrentRequestHeaders(id: number): Headers {
+    return this.anyStream(id).req.headers?.toArray() ?? [];
+  }
+
+  getCurrentResponseHeaders(id: number): Headers {
+    return this.anyStream(id).resp.headers?.toArray() ?? [];
+  }
+
+  getCurrentRequestTrailers(id: number): Headers {
+    return this.anyStream(id).req.trailers?.toArray() ?? [];
+  }
+
+  getCurrentResponseTrailers(id: number): Headers {
+    return this.anyStream(id).resp.trailers?.toArray() ?? [];
+  }
+
+  getCurrentRequestBody(id: number): Uint8Array {
+    return this.currentBody(this.anyStream(id).req);
+  }
+
+  getCurrentResponseBody(id: number): Uint8Array {
+    return this.currentBody(this.anyStream(id).resp);
+  }
+
+  private currentBody(d: Direction): Uint8Array {
+    const held = d.buffered.length > 0 ? d.buffered : (d.body?.data ?? EMPTY);
+    return new Uint8Array(Buffer.concat([...d.releasedBody, held]));
+  }
+
+  getSentLocalResponse(id: number): LocalResponse | undefined {
+    return this.anyStream(id).localReply;
+  }
+
+  getStreamState(id: number): StreamState {
+    const s = this.anyStream(id);
+    const state: StreamState = {
+      phase: s.phase,
+      paused: s.req.stopped !== 'none' || s.resp.stopped !== 'none',
+      requestStopped: s.req.stopped !== 'none',
+      responseStopped: s.resp.stopped !== 'none',
+      continuedRequest: s.req.headersReleased,
+      continuedResponse: s.resp.headersReleased,
+      ended: s.completed,
+      contextCreated: s.createdInVm,
+      bypassed: s.bypass,
+    };
+    if (s.localReply) state.localReply = s.localReply;
+    if (s.resetDetails) state.reset = s.resetDetails;
+    return state;
+  }
+
+  getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
+    const out: HttpCallout[] = [];
+    for (const r of this.callouts.values()) {
+      if (filter?.contextId !== undefined && r.originContextId !== filter.contextId) continue;
+      if (filter?.pending !== undefined && r.pending !== filter.pending) continue;
+      out.push({
+        token: r.token,
+        cluster: r.cluster,
+        headers: r.headers.map(([k, v]) => [k, v]),
+        body: r.body,
+        trailers: r.trailers.map(([k, v]) => [k, v]),
+        timeoutMs: r.timeoutMs,
+        originContextId: r.originContextId,
+        pending: r.pending,
+      });
+    }
+    return out;
+  }
+
+  private pendingCallout(token: number): CalloutRecord {
+    const r = this.root.pending.get(token);
+    if (!r) throw new Error(`no pending http call with token ${token}`);
+    if (r.cancel) {
+      r.cancel();
+      r.cancel = undefined;
+      this.networkDone(() => undefined);
+    }
+    return r;
+  }
+
+  /** Delivers a response to proxy_on_http_call_response(ROOT id, token, ...). */
+  respondToHttpCall(token: number, reply: CalloutReply): void {
+    this.assertUsable();
+    this.pendingCallout(token);
+    this.deliverSuccess(this.root, token, {
+      headers: reply.headers.map(([k, v]) => [lowerKey(k), v]),
+      body: toBytes(reply.body),
+      trailers: (reply.trailers ?? []).map(([k, v]) => [lowerKey(k), v]),
+    });
+  }
+
+  /** A reset: (root, token, 0, 0, 0) with proxy_get_status = (11, "reset") during the callback. */
+  failHttpCall(token: number): void {
+    this.assertUsable();
+    this.pendingCallout(token);
+    this.deliverFailure(this.root, token);
+  }
+
+  /** The router's timeout reply: a success with 504 "upstream request timeout". */
+  timeoutHttpCall(token: number): void {
+    this.assertUsable();
+    this.pendingCallout(token);
+    this.deliverSuccess(this.root, token, routerReply(504, UPSTREAM_TIMEOUT_BODY));
+  }
+
+  /** Resolves once every real-network callout has been delivered. */
+  whenIdle(): Promise<void> {
+    if (this.realPending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  getLogs(minLevel: LogLevel = LogLevel.trace): LogEntry[] {
+    return this.logs.filter((l) => l.level >= minLevel);
+  }
+
+  clearLogs(): void {
+    this.logs = [];
+  }
+
+  private metric(type: number, name: string): Metric | undefined {
+    return this.metricsByKey.get(`${type}\0${name}`);
+  }
+
+  getCounter(name: string): bigint | undefined {
+    return this.metric(MetricType.Counter, name)?.value;
+  }
+
+  getGauge(name: string): bigint | undefined {
+    return this.metric(MetricType.Gauge, name)?.value;
+  }
+
+  getHistogram(name: string): bigint[] | undefined {
+    return this.metric(MetricType.Histogram, name)?.samples.slice();
+  }
+
+  /** Every metric by name: counters and gauges as their value, histograms as their samples. */
+  getMetrics(): Record<string, bigint | bigint[]> {
+    const out: Record<string, bigint | bigint[]> = {};
+    for (const m of this.metricsByKey.values()) out[m.name] = m.type === MetricType.Histogram ? m.samples.slice() : m.value;
+    return out;
+  }
+
+  getVmCallTrace(): Array<{ fn: string; args: number[] }> {
+    return this.trace.map((t) => ({ fn: t.fn, args: t.args.slice() }));
+  }
+
+  clearVmCallTrace(): void {
+    this.trace = [];
+  }
+
+  setVmCallTrace(on: boolean): void {
+    this.traceOn = on;
+  }
+
+  getProperty(path: string): PropertyValue | undefined {
+    return this.properties.get(path);
+  }
+
+  setProperty(path: string, value: Bytes): void {
+    this.properties.set(path, value);
+  }
+
+  getTickPeriod(): number {
+    return this.tickPeriodMs;
+  }
+
+  /** proxy_on_tick(root). */
+  tick(): void {
+    this.assertUsable();
+    if (!this.failed) this.callVoid(this.root, 'proxy_on_tick', 1);
+  }
+
+  /** Runs proxy_on_tick on a real timer with the period the plugin set (the gateway uses this). */
+  enableRealTicks(): void {
+    this.realTicks = true;
+    this.armTicks();
+  }
+
+  private armTicks(): void {
+    this.stopTicks();
+    if (this.tickPeriodMs === 0 || this.failed || this.shutDown) return;
+    this.tickTimer = setInterval(() => this.tick(), this.tickPeriodMs);
+    this.tickTimer.unref();
+  }
+
+  private stopTicks(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
+  }
+
+  isFailed(): boolean {
+    return this.failed;
+  }
+
+  /** Current size of the guest's linear memory in bytes. */
+  memoryBytes(): number {
+    return this.mem.size;
+  }
+
+  /** Raw exports, for benchmarks and low-level tests. */
+  get exports(): WebAssembly.Exports {
+    return this.instance.exports;
+  }
+
+  /** Root on_done then on_delete; pending callouts are cancelled and never delivered. */
+  shutdown(): void {
+    if (this.shutDown) return;
+    if (!this.failed) {
+      const done = this.callWord(this.root, 'proxy_on_done', [1], 1);
+      if (done !== 0 || this.failed) {
+        if (!this.failed) this.callVoid(this.root, 'proxy_on_delete', 1);
+      } else {
+        this.rootDonePending = true;
+      }
+    }
+    this.shutDown = true;
+    this.stopTicks();
+    for (const r of this.root.pending.values()) {
+      r.cancel?.();
+      r.pending = false;
+    }
+    this.root.pending.clear();
+    this.realPending = 0;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+    this.agent?.destroy();
+  }
+}
+
+function checkImports(info: ModuleInfo, abi: AbiVersion): void {
+  const table = envoyImportTable(abi);
+  for (const imp of info.imports) {
+    const key = `${imp.module}.${imp.name}`;
+    if (imp.kind === 'memory') continue; // cpp-host creates an imported memory
+    const host = imp.kind === 'function' ? table.get(key) : undefined;
+    if (!host) throw new HostLoadError(`Failed to load Wasm module due to a missing import: ${key}`);
+    if (!sameSig(imp.sig!, host)) {
+      const [want, has] = [formatSig(imp.sig!), formatSig(host)];
+      throw new HostLoadError(
+        `Failed to load Wasm module due to an import type mismatch: ${key}, want: ${want}, but host exports: ${has}`,
+      );
+    }
+  }
+}
+
+function checkExports(info: ModuleInfo, abi: AbiVersion): void {
+  if (!info.exports.some((e) => e.kind === 'memory')) throw new HostLoadError('Wasm module is missing memory export.');
+  const expected = envoyExportTable(abi);
+  const fns = new Map(info.exports.filter((e) => e.kind === 'function').map((e) => [e.name, e.sig!]));
+  const check = (name: string): boolean => {
+    const sig = fns.get(name);
+    const want = expected.get(name);
+    if (!sig || !want) return false;
+    if (!sameSig(sig, want)) {
+      throw new HostLoadError(
+        `Bad function signature for: ${name}, want: ${formatSig(want)}, but the module exports: ${formatSig(sig)}`,
+      );
+    }
+    return true;
+  };
+  // WasmBase::getFunctions order: entry points, malloc (or its alias), then the proxy_* callbacks.
+  if (check('_initialize')) {
+    if (!check('main')) check('__main_void');
+  } else {
+    check('_start');
+  }
+  if (!check('malloc') && !check('proxy_on_memory_allocate')) {
+    throw new HostLoadError('Wasm module is missing malloc function.');
+  }
+  for (const name of fns.keys()) if (name.startsWith('proxy_on_') || name.startsWith('envoy_on_') || name === 'proxy_validate_configuration') check(name);
+}

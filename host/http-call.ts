@@ -1,0 +1,178 @@
+// Real HTTP for proxy_http_call: sends the callout to the URL a cluster is mapped to and reports
+// the outcome the way Envoy's AsyncClient + router report it to the wasm Context:
+//   - any upstream answer (200, 500, ...)                → success with that response
+//   - timeout before response headers                     → success: 504 "upstream request timeout"
+//   - connect failure                                     → success: 503 "upstream connect error or
+//                                                           disconnect/reset before headers. reset reason: connection failure"
+//   - connection closed/reset before response headers     → success: 503 "... reset reason: connection termination"
+//   - reset (or timeout) after response headers           → failure ("reset": on_http_call_response(root, token, 0, 0, 0))
+// Requests carry what the async client adds: content-length for a body, x-envoy-internal: true,
+// x-envoy-expected-rq-timeout-ms when a timeout is set; no x-forwarded-for (send_xff = false).
+
+import http from 'node:http';
+import type { Headers } from './pairs.js';
+
+export interface CalloutRequest {
+  headers: Headers; // lower-cased, pseudo-headers included (:method, :path, :authority)
+  body: Uint8Array;
+  trailers: Headers;
+  timeoutMs: number; // 0 = no timeout
+}
+
+export interface CalloutResponse {
+  headers: Headers; // ':status' first, lower-cased
+  body: Uint8Array;
+  trailers: Headers;
+}
+
+export interface CalloutHandlers {
+  success(response: CalloutResponse): void;
+  failure(reason: 'reset'): void;
+}
+
+export const UPSTREAM_TIMEOUT_BODY = 'upstream request timeout';
+export const CONNECT_FAILURE_BODY =
+  'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+export const CONNECTION_TERMINATION_BODY =
+  'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+
+/** A response the router generates itself (Envoy Utility::prepareLocalReply for plain HTTP). */
+export function routerReply(status: number, body: string): CalloutResponse {
+  const bytes = Buffer.from(body);
+  return {
+    headers: [
+      [':status', String(status)],
+      ['content-length', String(bytes.length)],
+      ['content-type', 'text/plain'],
+    ],
+    body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    trailers: [],
+  };
+}
+
+function rawPairs(raw: string[]): Headers {
+  const out: Headers = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
+/** Parses 'http://127.0.0.1:PORT[/prefix]' once per cluster. Only loopback HTTP is accepted. */
+export function parseClusterUrl(cluster: string, url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`clusters.${cluster}: '${url}' is not a URL; use 'http://127.0.0.1:PORT' or 'manual'`);
+  }
+  if (u.protocol !== 'http:') {
+    throw new Error(`clusters.${cluster}: only http:// upstreams are supported (got '${u.protocol}')`);
+  }
+  return u;
+}
+
+/**
+ * Starts the callout. Returns a function that cancels it silently (no handler is called), which is
+ * what Envoy does to pending calls when the root context goes away.
+ */
+export function sendCallout(
+  target: URL,
+  agent: http.Agent,
+  req: CalloutRequest,
+  handlers: CalloutHandlers,
+): () => void {
+  let method = 'GET';
+  let path = '/';
+  let authority = target.host;
+  const outHeaders: string[] = [];
+  for (const [k, v] of req.headers) {
+    if (k === ':method') method = v;
+    else if (k === ':path') path = v;
+    else if (k === ':authority') authority = v;
+    else if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, v);
+  }
+  outHeaders.push('host', authority, 'x-envoy-internal', 'true');
+  if (req.timeoutMs > 0) outHeaders.push('x-envoy-expected-rq-timeout-ms', String(req.timeoutMs));
+  const hasTrailers = req.trailers.length > 0;
+  if (req.body.length > 0 && !hasTrailers) outHeaders.push('content-length', String(req.body.length));
+  if (hasTrailers) {
+    outHeaders.push('transfer-encoding', 'chunked', 'trailer', req.trailers.map(([k]) => k).join(', '));
+  }
+
+  let settled = false;
+  let gotHeaders = false;
+  let timer: NodeJS.Timeout | undefined;
+  const started = Date.now();
+
+  const finish = (fn: () => void) => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    fn();
+  };
+
+  const basePath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
+  const cr = http.request({
+    agent,
+    host: target.hostname,
+    port: target.port || 80,
+    method,
+    path: basePath + path,
+    headers: outHeaders,
+    setHost: false,
+  });
+
+  cr.on('response', (res) => {
+    gotHeaders = true;
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      finish(() => {
+        const headers: Headers = [[':status', String(res.statusCode ?? 0)]];
+        for (const p of rawPairs(res.rawHeaders)) headers.push(p);
+        // The router stamps proxied responses with the upstream service time.
+        headers.push(['x-envoy-upstream-service-time', String(Date.now() - started)]);
+        const body = Buffer.concat(chunks);
+        handlers.success({
+          headers,
+          body: new Uint8Array(body.buffer, body.byteOffset, body.length),
+          trailers: rawPairs(res.rawTrailers),
+        });
+      });
+    });
+    res.on('aborted', () => finish(() => handlers.failure('reset')));
+    res.on('error', () => finish(() => handlers.failure('reset')));
+  });
+
+  cr.on('error', (err: NodeJS.ErrnoException) => {
+    finish(() => {
+      if (gotHeaders) {
+        handlers.failure('reset');
+        return;
+      }
+      const connectPhase = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH'
+        || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT';
+      handlers.success(routerReply(503, connectPhase ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY));
+    });
+  });
+
+  if (req.timeoutMs > 0) {
+    timer = setTimeout(() => {
+      finish(() => {
+        cr.destroy();
+        if (gotHeaders) handlers.failure('reset');
+        else handlers.success(routerReply(504, UPSTREAM_TIMEOUT_BODY));
+      });
+    }, req.timeoutMs);
+  }
+
+  if (req.body.length > 0) cr.write(req.body);
+  if (hasTrailers) cr.addTrailers(req.trailers);
+  cr.end();
+
+  return () => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    cr.destroy();
+  };
+}

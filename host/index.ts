@@ -1,0 +1,40 @@
+// Public API of the meshwasm proxy-wasm host (see host/README.md).
+export {
+  ProxyWasmHost,
+  HostLoadError,
+  compileModule,
+  type HostOptions,
+  type Action,
+  type Bytes,
+  type Headers,
+  type LogEntry,
+  type HttpCallout,
+  type LocalResponse,
+  type StreamState,
+  type CalloutReply,
+} from './host.js';
+export {
+  type AbiVersion,
+  BufferType,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  GrpcStatus,
+  HeaderMapType,
+  LogLevel,
+  MetricType,
+  StreamType,
+  WasmResult,
+  envoyImportTable,
+} from './abi.js';
+export { encodePairs, decodePairs, PAIRS_MAX_BYTES, PAIRS_MAX_COUNT } from './pairs.js';
+export { HeaderMap } from './header-map.js';
+export { parseModule, formatSig, type FuncSig, type ValType, type ModuleInfo } from './wasm-binary.js';
+export {
+  routerReply,
+  UPSTREAM_TIMEOUT_BODY,
+  CONNECT_FAILURE_BODY,
+  CONNECTION_TERMINATION_BODY,
+  type CalloutResponse,
+} from './http-call.js';
+export type { StreamSink, StreamInfoOptions } from './stream.js';
