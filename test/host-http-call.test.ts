@@ -2,7 +2,7 @@
 // context, what is readable during the callback, reset/timeout delivery, deferral, lifetime.
 import t from 'tap';
 import { FilterHeadersStatus, ProxyWasmHost, WasmResult } from '../host/index.js';
-import { type Arg, type DataRef, ProxyModuleBuilder, type Step, readU32, slot } from './helpers/wasm-fixtures.js';
+import { type Arg, type DataRef, ProxyModuleBuilder, calloutProbeModule as calloutModule, readU32, slot, slotText } from './helpers/wasm-fixtures.js';
 
 const req: Array<[string, string]> = [[':authority', 'front'], [':path', '/'], [':method', 'GET']];
 const good: Array<[string, string]> = [[':method', 'GET'], [':path', '/jump'], [':authority', 'back-python'], ['x-request-id', 'r1']];
@@ -66,40 +66,7 @@ t.test('BadArgument cases, tokens 4, 8, 12 and InternalFailure', async (t) => {
   host.shutdown();
 });
 
-/** Module: on_request_headers makes one call and stops; on_http_call_response inspects and resumes. */
-function calloutModule(extraResponseSteps: Step[] = []) {
-  const b = new ProxyModuleBuilder();
-  const cluster = b.data('back');
-  const empty = b.data('');
-  const status = b.data(':status');
-  b.callback('proxy_on_request_headers', [
-    { storeParam: 0, at: slot(20) },
-    httpCall(cluster, b.pairs(good), empty, empty, 1000, 0, 1),
-  ], 1);
-  b.callback('proxy_on_http_call_response', [
-    { storeParam: 0, at: slot(2) },
-    { storeParam: 2, at: slot(3) },
-    { storeParam: 3, at: slot(4) },
-    { call: 'proxy_get_header_map_value', args: [6, status, slot(6), slot(7)], store: slot(5) },
-    { call: 'proxy_get_header_map_pairs', args: [6, slot(9), slot(10)], store: slot(8) },
-    { call: 'proxy_get_buffer_bytes', args: [4, 0, -1, slot(12), slot(13)], store: slot(11) },
-    { call: 'proxy_get_status', args: [slot(15), slot(16), slot(17)], store: slot(14) },
-    ...extraResponseSteps,
-    { call: 'proxy_set_effective_context', args: [{ load: slot(20) }], store: slot(18) },
-    { call: 'proxy_continue_stream', args: [0], store: slot(19) },
-    { log: 'callback end' },
-  ]);
-  b.callback('proxy_on_request_body', [{ log: 'request body' }]);
-  b.callback('proxy_on_done');
-  b.callback('proxy_on_delete');
-  b.callback('proxy_on_response_headers', [
-    { call: 'proxy_get_header_map_value', args: [6, status, slot(22), slot(23)], store: slot(21) },
-  ]);
-  return b.build();
-}
-
-const text = (mem: WebAssembly.Memory, ptrSlot: number, lenSlot: number) =>
-  Buffer.from(new Uint8Array(mem.buffer, readU32(mem, slot(ptrSlot)), readU32(mem, slot(lenSlot)))).toString();
+const text = (mem: WebAssembly.Memory, ptrSlot: number, lenSlot: number) => slotText(mem, ptrSlot, lenSlot);
 
 t.test('a response is delivered to the ROOT context and readable only during the callback', async (t) => {
   const host = await ProxyWasmHost.start({ wasm: calloutModule(), clusters: { back: 'manual' } });

@@ -238,3 +238,50 @@ export function readBytes(memory: WebAssembly.Memory, ptr: number, len: number):
 export function writeU32(memory: WebAssembly.Memory, addr: number, value: number): void {
   new DataView(memory.buffer).setUint32(addr, value, true);
 }
+
+/**
+ * A probe for callouts: on_request_headers stores its context id in slot 20, calls cluster "back"
+ * (GET /jump, authority back-python, x-request-id r1, timeout `timeoutMs`) and stops; the
+ * http-call callback records what it can read into slots (see below), then sets the effective
+ * context back to the stream and continues it.
+ *   slot 2..4: context id, header count, body size     slot 5..7: get_header_map_value(6, ":status")
+ *   slot 8..10: get_header_map_pairs(6)                  slot 11..13: get_buffer_bytes(4)
+ *   slot 14..17: get_status (result, code, msg ptr, len) slot 18/19: set_effective_context / continue_stream
+ *   slot 21..23: get_header_map_value(6, ":status") in on_response_headers
+ */
+export function calloutProbeModule(extraResponseSteps: Step[] = [], timeoutMs = 1000): Uint8Array {
+  const b = new ProxyModuleBuilder();
+  const cluster = b.data('back');
+  const empty = b.data('');
+  const status = b.data(':status');
+  const headers = b.pairs([[':method', 'GET'], [':path', '/jump'], [':authority', 'back-python'], ['x-request-id', 'r1']]);
+  b.callback('proxy_on_request_headers', [
+    { storeParam: 0, at: slot(20) },
+    { call: 'proxy_http_call', args: [cluster, headers, empty, empty, timeoutMs, slot(1)], store: slot(0) },
+  ], 1);
+  b.callback('proxy_on_http_call_response', [
+    { storeParam: 0, at: slot(2) },
+    { storeParam: 2, at: slot(3) },
+    { storeParam: 3, at: slot(4) },
+    { call: 'proxy_get_header_map_value', args: [6, status, slot(6), slot(7)], store: slot(5) },
+    { call: 'proxy_get_header_map_pairs', args: [6, slot(9), slot(10)], store: slot(8) },
+    { call: 'proxy_get_buffer_bytes', args: [4, 0, -1, slot(12), slot(13)], store: slot(11) },
+    { call: 'proxy_get_status', args: [slot(15), slot(16), slot(17)], store: slot(14) },
+    ...extraResponseSteps,
+    { call: 'proxy_set_effective_context', args: [{ load: slot(20) }], store: slot(18) },
+    { call: 'proxy_continue_stream', args: [0], store: slot(19) },
+    { log: 'callback end' },
+  ]);
+  b.callback('proxy_on_request_body', [{ log: 'request body' }]);
+  b.callback('proxy_on_done');
+  b.callback('proxy_on_delete');
+  b.callback('proxy_on_response_headers', [
+    { call: 'proxy_get_header_map_value', args: [6, status, slot(22), slot(23)], store: slot(21) },
+  ]);
+  return b.build();
+}
+
+/** UTF-8 text at the (ptr, len) the guest stored in two slots. */
+export function slotText(memory: WebAssembly.Memory, ptrSlot: number, lenSlot: number): string {
+  return Buffer.from(readBytes(memory, readU32(memory, slot(ptrSlot)), readU32(memory, slot(lenSlot)))).toString();
+}
