@@ -19,10 +19,12 @@ const INLINE_HEADERS: ReadonlySet<string> = new Set([
   'referer', 'grpc-accept-encoding',
 ]);
 
-const UPPER = /[A-Z]/;
-
 export function lowerKey(key: string): string {
-  return UPPER.test(key) ? key.toLowerCase() : key;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 65 && c <= 90) return key.toLowerCase();
+  }
+  return key;
 }
 
 export class HeaderMap {
@@ -30,7 +32,20 @@ export class HeaderMap {
   private pseudoCount = 0;
 
   constructor(initial?: ReadonlyArray<readonly [string, string]>) {
-    if (initial) for (const [k, v] of initial) this.insert(lowerKey(k), v);
+    if (!initial) return;
+    // Two passes put pseudo-headers first without splicing.
+    const list = this.list;
+    for (let i = 0; i < initial.length; i++) {
+      const e = initial[i]!;
+      const k = lowerKey(e[0]);
+      if (k.charCodeAt(0) === 58) list.push([k, e[1]]);
+    }
+    this.pseudoCount = list.length;
+    for (let i = 0; i < initial.length; i++) {
+      const e = initial[i]!;
+      const k = lowerKey(e[0]);
+      if (k.charCodeAt(0) !== 58) list.push([k, e[1]]);
+    }
   }
 
   /** Appends an entry, keeping pseudo-headers (":x") in front of regular ones like HeaderList::insert. */

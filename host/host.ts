@@ -211,7 +211,10 @@ const HTTP_TO_GRPC: Record<number, number> = {
 
 const MAX_LOGS = 100_000;
 const MAX_TRACE = 200_000;
-const MAX_DONE_CALLOUTS = 10_000;
+// History kept for inspection after streams/callouts finish. Benchmarks turn `trace` off, which
+// also keeps the history short so finished requests die young instead of being promoted.
+const HISTORY = { streams: 1024, callouts: 10_000 };
+const SHORT_HISTORY = { streams: 32, callouts: 256 };
 
 export class ProxyWasmHost {
   readonly abiVersion: AbiVersion;
@@ -1300,8 +1303,9 @@ export class ProxyWasmHost {
     record.pending = false;
     root.pending.delete(record.token);
     this.doneCallouts.push(record.token);
-    if (this.doneCallouts.length > MAX_DONE_CALLOUTS) {
-      for (const t of this.doneCallouts.splice(0, MAX_DONE_CALLOUTS / 2)) this.callouts.delete(t);
+    const keep = (this.traceOn ? HISTORY : SHORT_HISTORY).callouts;
+    if (this.doneCallouts.length > keep) {
+      for (const t of this.doneCallouts.splice(0, keep / 2)) this.callouts.delete(t);
     }
   }
 
@@ -1312,7 +1316,7 @@ export class ProxyWasmHost {
   initializeHttpContext(info?: StreamInfoOptions): number {
     this.assertUsable();
     const id = this.nextStreamId++;
-    const s = new StreamContext(id, this.nextConnectionId++, { ...this.streamDefaults, ...info }, this.now());
+    const s = new StreamContext(id, this.nextConnectionId++, info ? { ...this.streamDefaults, ...info } : this.streamDefaults, this.opts.now ? this.opts.now() : Date.now());
     // wasm_filter.h createFilter: a failed VM with fail_open means no filter at all.
     if (this.failed && this.opts.failOpen) s.bypass = true;
     this.contexts.set(id, s);
@@ -1658,9 +1662,10 @@ export class ProxyWasmHost {
     if (d.headersReleased) return;
     d.headersReleased = true;
     if (eos) d.complete = true;
+    if (!s.sink) return;
     const h = d.headers ? d.headers.toArray() : [];
-    if (this.isReq(s, d)) s.sink?.requestHeaders(h, eos);
-    else s.sink?.responseHeaders(h, eos);
+    if (this.isReq(s, d)) s.sink.requestHeaders(h, eos);
+    else s.sink.responseHeaders(h, eos);
   }
 
   private releaseData(s: StreamContext, d: Direction, data: Uint8Array, eos: boolean): void {
@@ -1679,9 +1684,10 @@ export class ProxyWasmHost {
     if (d.complete) return;
     if (!d.headersReleased) this.releaseHeaders(s, d, false);
     d.complete = true;
+    if (!s.sink) return;
     const t = d.trailers ? d.trailers.toArray() : [];
-    if (this.isReq(s, d)) s.sink?.requestTrailers(t);
-    else s.sink?.responseTrailers(t);
+    if (this.isReq(s, d)) s.sink.requestTrailers(t);
+    else s.sink.responseTrailers(t);
   }
 
   private resetStream(s: StreamContext, details: string): void {
@@ -1763,8 +1769,10 @@ export class ProxyWasmHost {
     s.completed = true;
     s.req.headersRef = s.resp.headersRef = s.req.trailersRef = s.resp.trailersRef = false;
     this.contexts.delete(id);
+    // Keep recent streams inspectable. Ids are sequential, so dropping id - N is O(1); iterating a
+    // Map from the front after many deletes is not (V8 keeps the holes until it rehashes).
     this.finished.set(id, s);
-    if (this.finished.size > 10_000) this.finished.delete(this.finished.keys().next().value as number);
+    this.finished.delete(id - (this.traceOn ? HISTORY : SHORT_HISTORY).streams);
   }
 
   private readonly finished = new Map<number, StreamContext>();

@@ -127,7 +127,8 @@ export class StreamContext {
     | 'response_trailers'
     | 'completed' = 'created';
   sink: StreamSink | undefined;
-  readonly startTimeNs: bigint;
+  /** Start time: ns (bigint) from a custom clock, or ms (number) from Date.now() — converted on demand. */
+  private readonly startedAt: bigint | number;
   responseCodeDetails: string | undefined;
   bytesReceived = 0;
   bytesSent = 0;
@@ -137,9 +138,13 @@ export class StreamContext {
     readonly id: number,
     readonly connectionId: number,
     readonly info: Required<StreamInfoOptions>,
-    nowNs: bigint,
+    startedAt: bigint | number,
   ) {
-    this.startTimeNs = nowNs;
+    this.startedAt = startedAt;
+  }
+
+  get startTimeNs(): bigint {
+    return typeof this.startedAt === 'bigint' ? this.startedAt : BigInt(this.startedAt) * 1_000_000n;
   }
 }
 
