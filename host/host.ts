@@ -992,10 +992,14 @@ export class ProxyWasmHost {
     if ((timeout | 0) < 0) return WasmResult.BadArgument;
     const target = this.clusterUrls.get(cluster);
     if (target === undefined) return WasmResult.BadArgument;
-    const headers = new HeaderMap(headerPairs);
+    // buildRequestHeaderMapFromPairs: addCopy per pair, so inline headers coalesce like in Envoy.
+    const headers = new HeaderMap();
+    for (const [k, v] of headerPairs) headers.add(k, v);
     if (!headers.has(':path') || !headers.has(':method') || !headers.has(':authority')) return WasmResult.BadArgument;
     if (body.length > 0) headers.replace('content-length', String(body.length));
-    const trailers = new HeaderMap(trailerPairs).toArray();
+    const trailerMap = new HeaderMap();
+    for (const [k, v] of trailerPairs) trailerMap.add(k, v);
+    const trailers = trailerMap.toArray();
 
     this.nextHttpCallId += 4;
     const token = this.nextHttpCallId;
