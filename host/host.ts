@@ -33,7 +33,7 @@ import {
   sendCallout,
 } from './http-call.js';
 import { GuestMemory } from './memory.js';
-import { type Headers, decodePairs, encodePairs } from './pairs.js';
+import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
   type AnyContext,
@@ -139,7 +139,7 @@ export interface CalloutReply {
 
 const encoder = new TextEncoder();
 const toBytes = (b: Bytes | undefined): Uint8Array =>
-  b === undefined ? EMPTY : typeof b === 'string' ? encoder.encode(b) : b;
+  b === undefined ? EMPTY : typeof b === 'string' ? utf8(b) : b;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
@@ -576,7 +576,7 @@ export class ProxyWasmHost {
   private h_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
     const r = this.rootOf(this.ctx());
     if (!this.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
-    return this.copyOut(encoder.encode(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
@@ -839,7 +839,7 @@ export class ProxyWasmHost {
       if (this.abiVersion === '0.1.0') return this.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
       return WasmResult.NotFound;
     }
-    return this.copyOut(encoder.encode(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.copyOut(utf8(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
@@ -1843,7 +1843,9 @@ export class ProxyWasmHost {
 
   getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
     const out: HttpCallout[] = [];
-    for (const r of this.callouts.values()) {
+    // Pending calls are few; don't walk the whole history for them.
+    const source = filter?.pending === true ? this.root.pending.values() : this.callouts.values();
+    for (const r of source) {
       if (filter?.contextId !== undefined && r.originContextId !== filter.contextId) continue;
       if (filter?.pending !== undefined && r.pending !== filter.pending) continue;
       out.push({

@@ -2,7 +2,7 @@
 // every (ptr, len) is bounds-checked, scalars are little-endian, and the views are refreshed whenever
 // memory.buffer changed (a guest call, e.g. malloc, can grow memory and detach the old ArrayBuffer).
 
-const utf8 = new TextDecoder();
+import { fromUtf8 } from './pairs.js';
 
 export class GuestMemory {
   private buffer: ArrayBuffer;
@@ -47,7 +47,7 @@ export class GuestMemory {
 
   string(ptr: number, len: number): string | null {
     const v = this.view(ptr, len);
-    return v === null ? null : utf8.decode(v);
+    return v === null ? null : fromUtf8(v);
   }
 
   setU32(ptr: number, value: number): boolean {
