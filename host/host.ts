@@ -69,8 +69,10 @@ export interface HostOptions {
    *  or 'unavailable' (AsyncClient::send fails inline: InternalFailure, no callback). */
   clusters?: Record<string, string>;
   failOpen?: boolean;
-  /** Record getVmCallTrace() (default true). */
+  /** Record getVmCallTrace() and keep a long history (default true). */
   trace?: boolean;
+  /** Record every host function the guest calls (getHostCallTrace()); default false. */
+  traceHostCalls?: boolean;
   /** Live log tap (captured logs are kept either way). */
   logSink?: (entry: LogEntry) => void;
   /** Wall clock in ns for proxy_get_current_time_nanoseconds and WASI realtime. */
@@ -97,6 +99,14 @@ export interface LogEntry {
   contextId: number;
   /** 'guest' = proxy_log / fd_write; 'host' = what Envoy itself logs (traps, proc_exit). */
   source: 'guest' | 'host';
+}
+
+export interface HostCall {
+  /** 'proxy_log', 'proxy_http_call', ... ; WASI calls as 'wasi_unstable.proc_exit'. */
+  fn: string;
+  args: number[];
+  /** contextOrEffectiveContext() when the call was made. */
+  contextId: number;
 }
 
 export interface HttpCallout {
@@ -250,6 +260,7 @@ export class ProxyWasmHost {
   private readonly clusterUrls = new Map<string, URL | 'manual' | 'unavailable'>();
 
   private logs: LogEntry[] = [];
+  private hostCalls: HostCall[] = [];
   private trace: Array<{ fn: string; args: number[] }> = [];
   private traceOn: boolean;
   private tickPeriodMs = 0;
@@ -409,6 +420,18 @@ export class ProxyWasmHost {
     const imports: WebAssembly.Imports = { env: env as WebAssembly.ModuleImports };
     for (const m of WASI_MODULES) imports[m] = wasi as WebAssembly.ModuleImports;
     void info;
+    if (this.opts.traceHostCalls) {
+      for (const [mod, fns] of Object.entries(imports)) {
+        const wrapped: Record<string, unknown> = {};
+        for (const [name, f] of Object.entries(fns)) {
+          wrapped[name] = (...args: Array<number | bigint>) => {
+            this.hostCalls.push({ fn: mod === 'env' ? name : `${mod}.${name}`, args: args.map(Number), contextId: this.ctx().id });
+            return (f as HostFn)(...args);
+          };
+        }
+        imports[mod] = wrapped as WebAssembly.ModuleImports;
+      }
+    }
     return imports;
   }
 
@@ -1941,6 +1964,15 @@ export class ProxyWasmHost {
 
   clearVmCallTrace(): void {
     this.trace = [];
+  }
+
+  /** Host functions the guest called (needs `traceHostCalls`), with the effective context at the time. */
+  getHostCallTrace(): HostCall[] {
+    return this.hostCalls.map((c) => ({ ...c, args: c.args.slice() }));
+  }
+
+  clearHostCallTrace(): void {
+    this.hostCalls = [];
   }
 
   setVmCallTrace(on: boolean): void {

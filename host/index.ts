@@ -9,6 +9,7 @@ export {
   type Headers,
   type LogEntry,
   type HttpCallout,
+  type HostCall,
   type LocalResponse,
   type StreamState,
   type CalloutReply,

@@ -201,3 +201,19 @@ t.test('calls outlive their stream and die silently with the root', async (t) =>
   t.same(host.getHttpCallouts({ pending: true }), []);
   t.throws(() => host.respondToHttpCall(8, { headers: [] }), /shut down/);
 });
+
+t.test('traceHostCalls records what the guest called and on which context', async (t) => {
+  const host = await ProxyWasmHost.start({ wasm: calloutModule(), clusters: { back: 'manual' }, traceHostCalls: true });
+  const id = host.initializeHttpContext();
+  host.callOnRequestHeaders(id, req, true);
+  t.same(host.getHostCallTrace().map((c) => [c.fn, c.contextId]), [['proxy_http_call', id]]);
+  host.completeHttpContext(id);
+  host.clearHostCallTrace();
+  host.respondToHttpCall(4, { headers: [[':status', '200']] });
+  const calls = host.getHostCallTrace();
+  t.same(calls.find((c) => c.fn === 'proxy_set_effective_context')?.args, [id]);
+  t.same(calls.filter((c) => c.fn === 'proxy_continue_stream').map((c) => c.contextId), [1],
+    'the stream is gone, so the effective context stays the root (proxy-runtime B7)');
+  t.notOk(calls.some((c) => c.contextId === id), 'nothing touched the ended stream');
+  host.shutdown();
+});
