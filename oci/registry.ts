@@ -255,20 +255,20 @@ export class RegistryClient {
   }
 
   private async exchange(method: string, url: URL, options: RequestOptions, auth: string | undefined): Promise<HttpResponse> {
-    // Upload locations may point elsewhere; the registry's credentials stay with the registry.
-    const ours = url.origin === new URL(this.baseUrl).origin
-    const headers = {...options.headers, ...(auth && ours ? {authorization: auth} : {})}
-    let res = await this.send(method, url, headers, options.body)
-    // Blob GETs are often redirected to object storage; never carry our credentials to another origin.
+    // Upload locations and blob redirects (object storage) may point elsewhere: the registry's
+    // credentials are only ever sent to the registry's own origin.
+    const registryOrigin = new URL(this.baseUrl).origin
+    const headersFor = (target: URL) =>
+      auth && target.origin === registryOrigin ? {...options.headers, authorization: auth} : {...options.headers}
+    let res = await this.send(method, url, headersFor(url), options.body)
     for (let hops = 0; options.followRedirects && [301, 302, 303, 307, 308].includes(res.status) && hops < 5; hops++) {
       const location = header(res, 'location')
       if (!location) break
       const next = new URL(location, url)
-      const sameOrigin = next.origin === url.origin
       if (next.protocol !== 'https:' && !this.insecure) {
         throw new OciError('EPROTOCOL', `registry ${this.registry} redirected to plain HTTP (${next.origin}); pass --insecure to allow it`)
       }
-      res = await this.send(method, next, sameOrigin ? headers : {...options.headers}, undefined, next.host)
+      res = await this.send(method, next, headersFor(next), undefined, next.host)
       url = next
     }
     return res
