@@ -25,9 +25,13 @@ export class OciError extends Error {
     this.name = 'OciError'
     this.code = code
   }
+
+  /** Usage errors exit 2 (team rule); every other failure exits 1. Read by cli/lib/errors.ts too. */
+  get exitCode(): number {
+    return this.code === 'EREF' || this.code === 'EUSAGE' ? 2 : 1
+  }
 }
 
-/** Usage errors exit 2 (team rule); every other failure exits 1. */
 export function exitCodeFor(err: unknown): number {
-  return err instanceof OciError && (err.code === 'EREF' || err.code === 'EUSAGE') ? 2 : 1
+  return err instanceof OciError ? err.exitCode : 1
 }

@@ -49,7 +49,8 @@ The output is parsed back and validated (CRD schemas, CEL rules, DNS-1123 names,
         return
       }
       const {formatJson, formatYaml, render} = await import('../../renderers/render.js')
-      const result = await render(resolved)
+      const pinWarnings: string[] = []
+      const result = await render(resolved, resolved.given('image') ? {pinImage: (ref) => pinGivenImage(ref, pinWarnings)} : {})
       const {output, outputDir} = resolved.values
       if (outputDir === undefined) {
         process.stdout.write(output === 'json' ? formatJson(result.objects) : formatYaml(result.documents))
@@ -58,11 +59,21 @@ The output is parsed back and validated (CRD schemas, CEL rules, DNS-1123 names,
         for (const path of writeOutputDir(outputDir, result.documents, result.objects, output)) process.stderr.write(`wrote ${path}\n`)
       }
       // Notes come last, so a failure above is the only thing on stderr.
-      for (const note of result.notes) process.stderr.write(`${note}\n`)
+      for (const note of [...pinWarnings, ...result.notes]) process.stderr.write(`${note}\n`)
     } catch (error) {
       exitOnError(this, error)
     }
   }
+}
+
+/**
+ * A user-given --image without a digest is pinned (oci/pin.ts): the registry's current digest for
+ * the tag, else the one this machine recorded at its last push of it. If neither is available the
+ * render fails (exit 1) rather than emit a tag the cluster may resolve differently.
+ */
+async function pinGivenImage(ref: string, warnings: string[]) {
+  const {pinImageReference} = await import('../../oci/pin.js')
+  return pinImageReference(ref, {onWarning: (message) => warnings.push(`warning: ${message}`)})
 }
 
 function parseValuesFile(parse: (text: string, options: object) => unknown, text: string, name: string): unknown {
