@@ -1,0 +1,72 @@
+// Builds the filter: AssemblyScript -> filter/build/plugin.wasm (+ plugin.wasm.sha256), then refuses
+// the result unless every import is one Envoy offers for ABI 0.2.0 and the size budget holds.
+//
+//   node filter/build.mjs            (npm run build:filter)
+//   import { buildFilter } from './filter/build.mjs'; await buildFilter({ outDir, quiet })
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkEnvoyImports } from './envoy-abi.mjs';
+
+const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const SIZE_BUDGET = 32 * 1024;
+
+/**
+ * Compiles one AssemblyScript entry with filter/asconfig.json (target release): the filter's
+ * toolchain and options. Returns the module bytes; diagnostics go to stderr unless quiet.
+ * @param {{entry: string, outFile: string, quiet?: boolean}} options
+ * @returns {Promise<Buffer>}
+ */
+export async function compileAssemblyScript({ entry, outFile, quiet = false }) {
+  const { default: asc } = await import('assemblyscript/asc');
+  let diagnostics = '';
+  const sink = { write(chunk) { diagnostics += String(chunk); return true; } };
+  const { error } = await asc.main(
+    [entry, '--config', path.join(FILTER_DIR, 'asconfig.json'), '--target', 'release', '--outFile', outFile, '--noColors'],
+    { stdout: sink, stderr: sink },
+  );
+  if (error) {
+    await rm(outFile, { force: true });
+    throw new Error(`meshwasm: compiling ${path.relative(process.cwd(), entry)} failed: ${error.message}\n${diagnostics}`);
+  }
+  if (!quiet && diagnostics.trim()) process.stderr.write(diagnostics);
+  return readFile(outFile);
+}
+
+/**
+ * Builds filter/build/plugin.wasm (or <outDir>/plugin.wasm) and its .sha256 (hex), after checking
+ * that Envoy would link it (ABI 0.2.0 imports only) and that it fits the size budget.
+ * @param {{outDir?: string, quiet?: boolean}} [options] outDir defaults to filter/build
+ * @returns {Promise<{wasmPath: string, size: number, sha256: string}>}
+ */
+export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), quiet = false } = {}) {
+  await mkdir(outDir, { recursive: true });
+  const wasmPath = path.join(path.resolve(outDir), 'plugin.wasm');
+  const tmpPath = `${wasmPath}.tmp-${process.pid}`;
+  const bytes = await compileAssemblyScript({ entry: path.join(FILTER_DIR, 'assembly', 'index.ts'), outFile: tmpPath, quiet });
+  const problems = checkEnvoyImports(bytes);
+  if (problems.length > 0) {
+    await rm(tmpPath, { force: true });
+    throw new Error(`meshwasm: the compiled filter would not load in Envoy (ABI 0.2.0):\n  ${problems.join('\n  ')}`);
+  }
+  if (bytes.length > SIZE_BUDGET) {
+    await rm(tmpPath, { force: true });
+    throw new Error(`meshwasm: plugin.wasm is ${bytes.length} bytes, over the ${SIZE_BUDGET}-byte budget`);
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  await rename(tmpPath, wasmPath);
+  await writeFile(`${wasmPath}.sha256`, `${sha256}\n`);
+  if (!quiet) {
+    process.stderr.write(`meshwasm: built ${path.relative(process.cwd(), wasmPath)} (${bytes.length} bytes, sha256 ${sha256})\n`);
+  }
+  return { wasmPath, size: bytes.length, sha256 };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildFilter().catch((err) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  });
+}
