@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import AjvModule from 'ajv'
+import {createRequire} from 'node:module'
 import type {ErrorObject, ValidateFunction} from 'ajv'
 
 import {packagePath} from './package-root.js'
@@ -7,8 +7,9 @@ import {packagePath} from './package-root.js'
 /**
  * The filter configuration contract, filter/config.schema.json, read at run time from the
  * package root (it ships with the package). Its `default`s are the defaults of the matching
- * render settings, and every configuration meshwasm emits or validates is checked against it with
- * ajv, so the filter's rules are written once, in the schema.
+ * render settings and --help, and every configuration meshwasm emits or validates is checked
+ * against it with ajv, so the filter's rules are written once, in the schema. ajv is loaded on
+ * the first check only: reading defaults (flag definitions, --help) does not pay for it.
  */
 
 export interface SchemaProperty {
@@ -57,11 +58,11 @@ function describe(error: ErrorObject): string {
 }
 
 /** Problems with a filter configuration object, first one per property; [] when it is valid. */
-type AjvClass = typeof AjvModule.default
+type AjvClass = typeof import('ajv').default
 
 function compile(): ValidateFunction {
-  // ajv is CommonJS: under Node's ESM interop the class is the module itself (and its .default).
-  const Ajv = ((AjvModule as unknown as {default?: AjvClass}).default ?? AjvModule) as AjvClass
+  // ajv is CommonJS, so it can be required synchronously, when first needed.
+  const Ajv = createRequire(import.meta.url)('ajv').default as AjvClass
   return new Ajv({allErrors: true, strict: false}).compile(filterSchema())
 }
 

@@ -143,7 +143,8 @@ function filterConfig(resolved: ResolvedValues, cluster: CalloutCluster): Record
         ? resolved.given('calloutCluster') ? 'calloutCluster' : 'calloutService'
         : SETTINGS.find((s) => s.filterKey === problem.property)?.key ?? 'calloutPath'
     const description = filterSchema().properties[problem.property]?.description ?? ''
-    throw resolved.problem(setting, `${JSON.stringify(sorted[problem.property])} is rejected by filter/config.schema.json (${problem.message}). ${description}`)
+    const shown = JSON.stringify(sorted[problem.property]) ?? ''
+    throw resolved.problem(setting, `${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} is rejected by filter/config.schema.json (${problem.message}). ${description}`)
   }
   return sorted
 }

@@ -1,6 +1,7 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
-import {envName, SETTINGS, type Group} from '../../renderers/settings.js'
+import {filterSchema} from '../../renderers/filter-schema.js'
+import {envName, SETTINGS, type Group, type Setting} from '../../renderers/settings.js'
 
 /**
  * oclif flags for every render setting, generated from renderers/settings.ts so flags, env vars
@@ -22,15 +23,24 @@ const HELP_GROUPS: Record<Group, string> = {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- string, string[] and boolean flags side by side
 type AnyFlag = Interfaces.Flag<any>
 
+/** The default shown in --help (and cached in oclif.manifest.json); filter settings take the schema's. */
+function defaultText(setting: Setting): string | undefined {
+  if (setting.defaultText !== undefined) return setting.defaultText
+  const value = setting.filterKey === undefined ? setting.default : filterSchema().properties[setting.filterKey]?.default
+  if (value === undefined || value === false || value === '') return undefined
+  if (Array.isArray(value)) return value.join(',')
+  return typeof value === 'object' ? undefined : String(value)
+}
+
 export function settingFlags(): Record<string, AnyFlag> {
   const flags: Record<string, AnyFlag> = {}
   for (const setting of SETTINGS) {
-    const defaultText = setting.defaultText ?? (setting.default === undefined || setting.default === false ? undefined : String(setting.default))
     const common = {
       summary: setting.summary,
       env: envName(setting),
       helpGroup: HELP_GROUPS[setting.group],
-      ...(defaultText === undefined ? {} : {defaultHelp: async () => defaultText}),
+      // A function, so the schema is read only when help or the manifest needs it.
+      defaultHelp: async () => defaultText(setting),
     }
     if (setting.flagKind === 'boolean') {
       flags[setting.flag] = Flags.boolean({...common, allowNo: true})
