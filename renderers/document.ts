@@ -1,3 +1,5 @@
+import type {RenderModel} from './model.js'
+
 /** One rendered Kubernetes resource: its text as printed, and what it is for messages/file names. */
 export interface RenderedDocument {
   apiVersion: string
@@ -8,4 +10,4 @@ export interface RenderedDocument {
 }
 
 /** A target renders the model into its resource kinds, main resource first. */
-export type TargetRenderer = (model: import('./model.js').RenderModel) => RenderedDocument[]
+export type TargetRenderer = (model: RenderModel) => RenderedDocument[]

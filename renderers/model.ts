@@ -1,4 +1,5 @@
 import {checkAttachment, checkFilterModes, checkMesh, checkModule, checkPlugin, type Mesh} from './combinations.js'
+import {RenderBug} from './errors.js'
 import {checkFilterConfig, filterSchema} from './filter-schema.js'
 import {moduleSource, type ModuleSource} from './module-source.js'
 import {ROOT_ID, SETTINGS, type Shape, type Target} from './settings.js'
@@ -138,10 +139,9 @@ function filterConfig(resolved: ResolvedValues, cluster: CalloutCluster): Record
   if (problem) {
     // The schema is the contract: name the setting, quote the schema's complaint and its own
     // description of the property (written by the filter's authors), which says what is allowed.
-    const setting =
-      problem.property === 'cluster'
-        ? resolved.given('calloutCluster') ? 'calloutCluster' : 'calloutService'
-        : SETTINGS.find((s) => s.filterKey === problem.property)?.key ?? 'calloutPath'
+    const setting = problem.property === 'cluster' ? (resolved.given('calloutCluster') ? 'calloutCluster' : 'calloutService') : SETTINGS.find((s) => s.filterKey === problem.property)?.key
+    /* c8 ignore next -- every property meshwasm writes has a setting */
+    if (!setting) throw new RenderBug(`filter configuration property ${problem.property}: ${problem.message}`)
     const description = filterSchema().properties[problem.property]?.description ?? ''
     const shown = JSON.stringify(sorted[problem.property]) ?? ''
     throw resolved.problem(setting, `${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} is rejected by filter/config.schema.json (${problem.message}). ${description}`)

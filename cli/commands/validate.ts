@@ -12,7 +12,7 @@ import {readInput} from '../lib/input.js'
 export default class Validate extends Command {
   static override summary = 'Check manifests or a values file offline, with the checks render runs.'
 
-  static override description = `Manifests are checked against the CRD schemas (@kubernetes-models), the CEL rules that matter, DNS-1123 names, the filter configuration schema and the filter's root id; with --mesh-version, also against the fields that version has. A values file (a mapping without apiVersion/kind) is resolved and rendered in memory, as render -f would.`
+  static override description = `Manifests are checked against the CRD schemas (@kubernetes-models), the CEL rules that matter, DNS-1123 names, the filter configuration schema and the filter's root id; with --mesh-version, also against the fields that version has. A values file (a mapping without apiVersion/kind) is resolved on its own (flags and MESHWASM_* variables do not apply) and rendered in memory with every check render runs.`
 
   static override examples = ['<%= config.bin %> <%= command.id %> manifests.yaml --mesh-version ossm-2.6', '<%= config.bin %> render | <%= config.bin %> <%= command.id %> -', '<%= config.bin %> <%= command.id %> values.yaml']
 
