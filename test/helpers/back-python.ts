@@ -102,11 +102,12 @@ export async function startUpstream(t: Teardown): Promise<{ url: string; seen: S
 }
 
 /** One client request through `url`, resolving with the response and when it completed. */
-export function clientGet(url: string, headers: Record<string, string> = {}): Promise<{
+export function clientGet(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{
   status: number; headers: http.IncomingHttpHeaders; body: string; completedAt: bigint;
 }> {
   return new Promise((resolve, reject) => {
-    const rq = http.request(url, { method: 'GET', headers, agent: false }, (res) => {
+    // A response that never comes fails the test instead of hanging it.
+    const rq = http.request(url, { method: 'GET', headers, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({
@@ -114,6 +115,7 @@ export function clientGet(url: string, headers: Record<string, string> = {}): Pr
       }));
       res.on('error', reject);
     });
+    rq.on('timeout', () => rq.destroy(new Error(`no response from ${url} within ${timeoutMs} ms`)));
     rq.on('error', reject);
     rq.end();
   });
