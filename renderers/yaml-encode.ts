@@ -5,7 +5,8 @@
  * Rules, chosen so that the output reads back as the same data under YAML 1.2 (eemeli/yaml, our own
  * parse-back) and YAML 1.1 (go-yaml v2 behind kubectl/oc), whatever the input:
  * - a string is printed plain only when it is made of a small safe alphabet and cannot be read as
- *   anything but a string (no leading digit/sign/dot, no yes/no/on/off/null/true/false…);
+ *   anything but a string (no leading digit/sign/dot, no yes/no/on/off/null/true/false…; lower-case
+ *   hex words such as digests are the one exception to the leading-digit rule);
  *   otherwise it is double-quoted with JSON escapes, plus \u escapes for the characters YAML does
  *   not allow raw (C1 controls, DEL, U+2028/2029, BOM, non-characters);
  * - numbers must be finite; objects keep the key order they were built with (the renderers build
@@ -27,8 +28,13 @@ export class Verbatim {
 }
 
 const PLAIN_SAFE = /^[A-Za-z_/][A-Za-z0-9_./@%+=~|-]*(?::[A-Za-z0-9_./@%+=~|-]+)*$/
-// Words that YAML 1.1 or 1.2 resolves to booleans, nulls or numbers.
-const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|nan|inf)$/i
+// Words that YAML 1.1 or 1.2 resolves to booleans, nulls or numbers ("e5": eemeli/yaml's 1.1
+// float pattern makes the mantissa optional).
+const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|nan|inf|e[0-9]+)$/i
+// Lower-case hex with a letter other than e (sha256 digests): no YAML or Go number syntax reads
+// that (hex numbers need 0x, exponents are only e), so it may stay plain even with a leading digit
+// — except 0b followed by binary digits, a YAML 1.1 (and Go) binary integer.
+const HEX_WORD = /^(?!0b[01]*$)[0-9a-f]*[a-df][0-9a-f]*$/
 // Characters YAML forbids raw even inside double quotes (or that YAML 1.1 treats as line breaks).
 // eslint-disable-next-line no-control-regex
 const NON_PRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g
@@ -51,7 +57,7 @@ export function scalar(value: unknown): string {
     return JSON.stringify(value)
   }
   if (typeof value === 'string') {
-    return PLAIN_SAFE.test(value) && !RESERVED.test(value) ? value : quoted(value)
+    return (PLAIN_SAFE.test(value) && !RESERVED.test(value)) || HEX_WORD.test(value) ? value : quoted(value)
   }
   throw new TypeError(`yaml-encode: ${typeof value} is not a scalar`)
 }

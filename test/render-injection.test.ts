@@ -55,7 +55,7 @@ t.test('hostile free text comes back as the same data on every target', async (t
 
 t.test('names and labels that YAML 1.1 would read as booleans, nulls or numbers stay strings', async (t) => {
   // All valid DNS-1123 names / label values.
-  for (const word of ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', 'nan', 'inf', '0123', '1e3', '0x1f', '12345']) {
+  for (const word of ['yes', 'no', 'on', 'off', 'y', 'n', 'true', 'null', 'nan', 'inf', 'e5', '0123', '1e3', '0x1f', '0b101', '12345']) {
     for (const target of TARGETS) {
       const route = target === 'envoy-gateway'
       const flags: Record<string, unknown> = {target, namespace: word, workload: /^\d/.test(word) ? `w${word}` : word, calloutNamespace: word, pluginName: `p-${word}`}

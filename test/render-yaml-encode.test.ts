@@ -25,6 +25,11 @@ t.test('scalar() keeps plain only what is unambiguous', async (t) => {
   t.equal(scalar('outbound|8444||back-python.ns.svc.cluster.local'), 'outbound|8444||back-python.ns.svc.cluster.local')
   t.equal(scalar('yes'), '"yes"')
   t.equal(scalar('8444'), '"8444"')
+  t.equal(scalar('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'), '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', 'a digest stays plain')
+  t.equal(scalar('123e4567'), '"123e4567"', 'digits with only an e would be a float')
+  t.equal(scalar('12345678'), '"12345678"')
+  t.equal(scalar('0b101'), '"0b101"', 'a YAML 1.1 binary integer')
+  t.equal(scalar('0b1c'), '0b1c')
   t.equal(scalar('\u0085'), '"\\u0085"', 'NEL is escaped: YAML 1.1 reads it as a line break')
   t.equal(scalar(8444), '8444')
   t.equal(scalar(true), 'true')
@@ -40,6 +45,17 @@ function prng(seed: number) {
     return seed / 0x7fffffff
   }
 }
+
+t.test('random hex words round-trip', async (t) => {
+  const random = prng(7)
+  const hex = '0123456789abcdef'
+  // Mostly digits, so numbers, exponents and 0b binaries come up often.
+  for (let i = 0; i < 2000; i++) {
+    const s = Array.from({length: 1 + Math.floor(random() * 10)}, () => hex[Math.floor(random() * (random() < 0.7 ? 10 : 16))]).join('')
+    for (const value of both(`k: ${scalar(s)}\n`)) if ((value as {k: unknown}).k !== s) t.fail(`round-trip of ${s} as ${scalar(s)}`)
+  }
+  t.pass('2000 hex words')
+})
 
 t.test('random strings over YAML-meaningful characters round-trip', async (t) => {
   const alphabet = [...'abcXYZ019 :#-?&*!|>\'"%@`{}[],.\\/~=+<\t\n', '\u0085', '\u2028', '\u00e9', '😀', '\u0000', '\u007f']

@@ -2,7 +2,7 @@
 // encoder and the renderers must carry through as plain data.
 export const HOSTILE = [
   'yes', 'no', 'on', 'off', 'y', 'N', 'True', 'FALSE', 'null', 'Null', '~', '', ' ', 'nan', '.inf', '-.inf', '.NaN',
-  '0', '012', '0o17', '0x1F', '0b101', '1_000', '1e3', '1.0', '+1', '-1', '12:30:00', '2024-01-01', '1.2.3',
+  '0', 'e5', 'E12', '012', '0o17', '0x1F', '0b101', '1_000', '1e3', '1.0', '+1', '-1', '12:30:00', '2024-01-01', '1.2.3',
   '- item', '? key', ': value', 'a: b', 'a:b', 'key: value # comment', '#', '# not a comment', 'a #b', 'a#b',
   '{a: b}', '[1, 2]', '&anchor', '*alias', '!tag', '!!str', '%YAML 1.2', '---', '...', '--- x', '@at', '`tick`',
   '|', '>', '|-', '"', "'", '"quoted"', "'single'", '\\', '\\n', 'trailing ', ' leading', '\ttab', 'line1\nline2',
