@@ -110,6 +110,13 @@ t.test('the validate command', async (t) => {
   t.equal(fromValues.code, 0, fromValues.stderr)
   t.match(fromValues.stdout, /values file renders EnvoyExtensionPolicy jump-app-dev\/meshwasm-back-golang, EnvoyPatchPolicy jump-app-dev\/meshwasm-back-python/)
 
+  const gatedValues = join(scratch, 'gated-values.yaml')
+  writeFileSync(gatedValues, 'shape: waypoint\n')
+  t.equal((await runCommand('validate', [gatedValues])).code, 0, 'a waypoint renders on the default ossm-3.2')
+  const onOldMesh = await runCommand('validate', [gatedValues, '--mesh-version', 'ossm-2.6'])
+  t.equal(onOldMesh.code, 1, '--mesh-version applies to a values file too')
+  t.match(onOldMesh.stderr, /waypoints are attached by targetRefs, which ossm-2\.6 does not have/)
+
   const badValues = join(scratch, 'bad-values.yaml')
   writeFileSync(badValues, 'shape: waypoint\nmeshVersion: ossm-2.5\n')
   const fromBadValues = await runCommand('validate', [badValues])

@@ -39,7 +39,9 @@ export default class Validate extends Command {
       if (problems.length === 0 && isValuesFile(parsed.objects)) {
         const [{resolveValues}, {render}] = await Promise.all([import('../../renderers/values.js'), import('../../renderers/render.js')])
         try {
-          const result = await render(resolveValues({file: {name: input.name, data: parsed.objects[0] ?? {}}}))
+          // --mesh-version, when given, overrides the file's meshVersion like a render flag would.
+          const flagsForValues = mesh ? {meshVersion: mesh.id} : {}
+          const result = await render(resolveValues({flags: flagsForValues, file: {name: input.name, data: parsed.objects[0] ?? {}}}))
           summary = `values file renders ${result.documents.map((d) => `${d.kind} ${d.namespace}/${d.name}`).join(', ')}`
         } catch (error) {
           // A bad value in the checked file is a finding (exit 1), not a usage error of validate.
