@@ -162,7 +162,7 @@ t.test('response trigger: callouts fire on the response, with request headers ca
   // Envoy forgets the request headers after Continue; the filter still forwards the ones it captured.
   t.equal(header(callouts[0]!.headers, 'x-request-id'), 'rid-1');
   t.equal(header(callouts[9]!.headers, 'traceparent'), '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
-  const pairsReads = calls.filter((c) => c.name === 'proxy_get_header_map_pairs');
+  const pairsReads = calls().filter((c) => c.name === 'proxy_get_header_map_pairs');
   t.equal(pairsReads.length, 1, 'request headers read once, at request time');
   for (const c of callouts.slice(0, 9)) host.respondToHttpCall(c.token, OK_REPLY);
   t.equal(host.getStreamState(id).continuedResponse, false);
@@ -272,10 +272,10 @@ t.test('early end: the stream ends before its callouts return; nothing traps, no
     t.equal(pending.length, 2, `${JSON.stringify(cfg)}: callouts pending`);
     host.completeHttpContext(id); // the client went away: on_log, on_done, on_delete
     const ended = host.getStreamState(id);
-    const mark = calls.length;
+    const mark = calls().length;
     host.respondToHttpCall(pending[0]!.token, OK_REPLY);
     host.failHttpCall(pending[1]!.token);
-    const after = calls.slice(mark);
+    const after = calls().slice(mark);
     t.same(after.filter((c) => STREAM_WRITES.has(c.name)), [], 'no host call that writes to a stream');
     t.same(after.map((c) => c.name).sort(),
       ['proxy_get_header_map_value', 'proxy_increment_metric', 'proxy_increment_metric', 'proxy_increment_metric', 'proxy_increment_metric'].sort(),
@@ -299,7 +299,7 @@ t.test('shutdown with callouts in flight: nothing is delivered, nothing traps', 
 
 t.test('the request path makes no log calls and reads headers at most once', async (t) => {
   const { host, calls } = await startFilter({ cluster: CLUSTER, mode: 'blocking', fanOut: 2, outcomeHeader: 'x-outcome' });
-  const mark = calls.length;
+  const mark = calls().length;
   for (let i = 0; i < 20; i++) {
     const id = host.initializeHttpContext();
     host.callOnRequestHeaders(id, clientRequest(), true);
@@ -307,7 +307,7 @@ t.test('the request path makes no log calls and reads headers at most once', asy
     host.callOnResponseHeaders(id, UPSTREAM_RESPONSE, true);
     host.completeHttpContext(id);
   }
-  const perRequest = calls.slice(mark);
+  const perRequest = calls().slice(mark);
   t.equal(perRequest.filter((c) => c.name === 'proxy_log').length, 0, 'no proxy_log on the request path');
   t.equal(perRequest.filter((c) => c.name === 'proxy_get_header_map_pairs').length, 20, 'one header read per request');
   t.equal(perRequest.filter((c) => c.name === 'proxy_http_call').length, 40);

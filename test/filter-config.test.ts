@@ -24,7 +24,7 @@ t.test('empty configuration: the defaults, no cluster, one warning, traffic pass
     t.equal(host.callOnResponseHeaders(id, [[':status', '200']], true), FilterHeadersStatus.Continue);
     host.completeHttpContext(id);
     t.same(host.getHttpCallouts(), [], `${label}: no callout`);
-    t.notOk(calls.some((c) => c.name === 'proxy_http_call' || c.name === 'proxy_get_header_map_pairs'), `${label}: no work per request`);
+    t.notOk(calls().some((c) => c.name === 'proxy_http_call' || c.name === 'proxy_get_header_map_pairs'), `${label}: no work per request`);
     t.same(metrics(host), { started: 0n, succeeded: 0n, failed: 0n, skippedInFlight: 0n, skippedSampling: 0n, inFlight: 0n },
       `${label}: metrics are defined and zero`);
     t.notOk(host.isFailed());

@@ -159,10 +159,10 @@ t.test('early end: the client stream ends while its callouts are pending', async
       for (let i = 0; i < 100 && host.getStreamState(streamId).phase !== 'completed'; i++) await new Promise((r) => setTimeout(r, 10));
       t.equal(host.getStreamState(streamId).phase, 'completed', 'on_log, on_done, on_delete ran');
       t.same(metrics(host).inFlight, 2n, 'both callouts still in flight');
-      const mark = calls.length;
+      const mark = calls().length;
       release.resolve();
       await host.whenIdle();
-      const after = calls.slice(mark);
+      const after = calls().slice(mark);
       t.ok(after.some((c) => c.name === 'proxy_get_header_map_value'), 'the answers were delivered to the filter');
       t.same(after.filter((c) => STREAM_WRITES.has(c.name)), [], 'nothing written to the ended stream');
       t.same(metrics(host), { started: 2n, succeeded: 2n, failed: 0n, skippedInFlight: 0n, skippedSampling: 0n, inFlight: 0n });

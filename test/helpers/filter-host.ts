@@ -1,6 +1,6 @@
-// The compiled filter (filter/build/plugin.wasm, built by `npm run build`) in the Node host, plus a
-// record of every host function the filter calls, so tests can assert what it did and did not do
-// (e.g. nothing written to a stream that has ended).
+// The compiled filter (filter/build/plugin.wasm, built by `npm run build`) in the Node host, with the
+// host's record of every host function the filter calls, so tests can assert what it did and did
+// not do (e.g. nothing written to a stream that has ended).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,41 +16,12 @@ export const PLUGIN = readFileSync(PLUGIN_PATH);
 export const CLUSTER = 'outbound|8444||back-python.jump-app-dev.svc.cluster.local';
 export const CLUSTER_HOST = 'back-python.jump-app-dev.svc.cluster.local';
 
-export interface HostCall { name: string; args: number[] }
-
-// Host calls are recorded by wrapping the imports of the instance the host creates. The host builds
-// its instance synchronously inside ProxyWasmHost.create, so the recorder armed just before belongs
-// to that host.
-let arming: HostCall[] | null = null;
-const RealInstance = WebAssembly.Instance;
-class RecordingInstance extends RealInstance {
-  constructor(module: WebAssembly.Module, imports?: WebAssembly.Imports) {
-    const log = arming;
-    arming = null;
-    if (!log || !imports) {
-      super(module, imports);
-      return;
-    }
-    const wrapped: WebAssembly.Imports = {};
-    for (const [mod, fns] of Object.entries(imports)) {
-      const out: WebAssembly.ModuleImports = {};
-      for (const [name, f] of Object.entries(fns)) {
-        out[name] = typeof f !== 'function' ? f : (...args: number[]) => {
-          log.push({ name, args: args.map(Number) });
-          return (f as (...a: number[]) => unknown)(...args);
-        };
-      }
-      wrapped[mod] = out;
-    }
-    super(module, wrapped);
-  }
-}
-(WebAssembly as { Instance: typeof WebAssembly.Instance }).Instance = RecordingInstance;
+export interface HostCall { name: string; args: number[]; contextId: number }
 
 export interface FilterHost {
   host: ProxyWasmHost;
-  /** Every host function the filter called, in order. */
-  calls: HostCall[];
+  /** Every host function the filter has called so far, in order (host option traceHostCalls). */
+  calls(): HostCall[];
   /** startVm() && startPlugin(), as Envoy does after loading. */
   configured: boolean;
 }
@@ -65,15 +36,11 @@ export async function loadFilter(
 ): Promise<FilterHost> {
   const { raw, ...hostOpts } = opts;
   const pluginConfig = raw ? (config as string | Uint8Array) : JSON.stringify(config);
-  const calls: HostCall[] = [];
-  arming = calls;
-  let host: ProxyWasmHost;
-  try {
-    host = await ProxyWasmHost.create({ rootId: 'meshwasm', clusters: { [CLUSTER]: 'manual' }, ...hostOpts, wasm: PLUGIN, pluginConfig });
-  } finally {
-    arming = null;
-  }
+  const host = await ProxyWasmHost.create({
+    rootId: 'meshwasm', clusters: { [CLUSTER]: 'manual' }, traceHostCalls: true, ...hostOpts, wasm: PLUGIN, pluginConfig,
+  });
   const configured = host.startVm() && host.startPlugin();
+  const calls = () => host.getHostCallTrace().map((c) => ({ name: c.fn, args: c.args, contextId: c.contextId }));
   return { host, calls, configured };
 }
 
