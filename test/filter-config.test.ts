@@ -182,6 +182,37 @@ t.test('a blank or unregistered root_id selects the filter\'s only root context 
   }
 });
 
+t.test('mangled configurations never trap: accepted, or refused with exactly one critical line', async (t) => {
+  // Deterministic mutations (insert / delete / truncate) of a few documents, bytes included that are
+  // not valid UTF-8 or JSON at all.
+  let seed = 20261126;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const docs = [
+    '{"cluster":"c","headers":{"x-a":"b"},"propagateHeaders":["x-*","authorization"],"mode":"blocking","fanOut":3,"outcomeHeader":"x-o","sampleRate":0.5}',
+    '{"cluster":"outbound|1||h","path":"/j\\u0075mp","body":"\\ud83d\\ude00","timeoutMs":1e3,"trigger":"response"}',
+    '[1,{"a":[{}]}]',
+  ];
+  const bits = ['{', '}', '[', ']', '"', ':', ',', '\\', 'u', '0', '9', '-', '.', 'e', ' ', 'a', '*', '\x00', '\xff', 'cluster', '"fanOut"', 'null', '1e999', '\\ud800'];
+  let accepted = 0;
+  for (let i = 0; i < 300; i++) {
+    let s = pick(docs);
+    for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
+      const at = Math.floor(rnd() * (s.length + 1));
+      const op = rnd();
+      if (op < 0.45) s = s.slice(0, at) + pick(bits) + s.slice(at);
+      else if (op < 0.8) s = s.slice(0, at) + s.slice(at + 1 + Math.floor(rnd() * 3));
+      else s = s.slice(0, at);
+    }
+    const { host, configured } = await loadFilter(Buffer.from(s, 'latin1'), { raw: true, clusters: { c: 'manual', 'outbound|1||h': 'manual' } });
+    if (host.isFailed()) t.fail(`trapped on ${JSON.stringify(s)}`);
+    const critical = host.getLogs(LogLevel.critical);
+    if (configured) accepted++;
+    else if (critical.length !== 1 || !critical[0]!.message.startsWith('meshwasm: invalid configuration: ')) t.fail(`${JSON.stringify(s)}: ${JSON.stringify(critical)}`);
+  }
+  t.ok(accepted > 0 && accepted < 300, `some accepted (${accepted}), most refused`);
+});
+
 t.test('the compiled module imports only what Envoy offers for ABI 0.2.0', async (t) => {
   const imports = readImports(PLUGIN) as Array<{ name: string; type: string }>;
   t.ok(imports.length > 5);
