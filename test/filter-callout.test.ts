@@ -312,3 +312,23 @@ t.test('the request path makes no log calls and reads headers at most once', asy
   t.equal(perRequest.filter((c) => c.name === 'proxy_get_header_map_pairs').length, 20, 'one header read per request');
   t.equal(perRequest.filter((c) => c.name === 'proxy_http_call').length, 40);
 });
+
+t.test('odd request headers and callout replies never trap, and only 2xx counts as success', async (t) => {
+  const { host } = await startFilter({ cluster: CLUSTER, mode: 'blocking', fanOut: 6, propagateHeaders: ['*', 'authorization'] });
+  const many: Array<[string, string]> = Array.from({ length: 1000 }, (_, i) => [`x-h${i}`, 'v'.repeat(i % 50)]);
+  const odd = clientRequest([['x-b3-', ''], ['x-bin', '\u0000\u00ff\u00e9'], ['x-long', 'l'.repeat(60_000)], ...many]);
+  const id = host.initializeHttpContext();
+  t.equal(host.callOnRequestHeaders(id, odd, true), STOP);
+  const callouts = host.getHttpCallouts({ pending: true });
+  t.equal(callouts.length, 6);
+  const forwarded = callouts[0]!.headers.filter(([k]) => !k.startsWith(':') && !k.startsWith('x-envoy-'));
+  t.ok(forwarded.length > 1000, 'all allowlisted headers forwarded');
+  t.equal(header(forwarded, 'x-long')?.length, 60_000);
+  t.equal(header(forwarded, 'authorization'), 'Bearer secret', 'listed by exact name');
+  t.notOk(forwarded.some(([k]) => k === 'cookie'));
+  const statuses = ['200', '299', '2', '2000', '20x', '300'];
+  callouts.forEach((c, i) => host.respondToHttpCall(c.token, { headers: [[':status', statuses[i]!]] }));
+  t.equal(host.getStreamState(id).continuedRequest, true);
+  t.same(metrics(host), { started: 6n, succeeded: 2n, failed: 4n, skippedInFlight: 0n, skippedSampling: 0n, inFlight: 0n }, 'only 200 and 299 succeed');
+  t.notOk(host.isFailed());
+});
