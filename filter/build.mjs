@@ -1,5 +1,7 @@
 // Builds the filter: AssemblyScript -> filter/build/plugin.wasm (+ plugin.wasm.sha256), then refuses
-// the result unless every import is one Envoy offers for ABI 0.2.0 and the size budget holds.
+// the result unless Envoy would load it as an ABI 0.2.0 module (the host's own load-time checks:
+// every import and its type against Envoy's table, the exports Envoy calls) and the size budget holds.
+// Those checks live in host/link-check.ts, so the build needs the compiled host (npm run build:ts).
 //
 //   node filter/build.mjs            (npm run build:filter)
 //   import { buildFilter } from './filter/build.mjs'; await buildFilter({ outDir, quiet })
@@ -7,8 +9,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { checkEnvoyImports } from './envoy-abi.mjs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const SIZE_BUDGET = 32 * 1024;
@@ -46,10 +47,10 @@ export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), qui
   const wasmPath = path.join(path.resolve(outDir), 'plugin.wasm');
   const tmpPath = `${wasmPath}.tmp-${process.pid}`;
   const bytes = await compileAssemblyScript({ entry: path.join(FILTER_DIR, 'assembly', 'index.ts'), outFile: tmpPath, quiet });
-  const problems = checkEnvoyImports(bytes);
-  if (problems.length > 0) {
+  const problem = await envoyLoadProblem(bytes);
+  if (problem) {
     await rm(tmpPath, { force: true });
-    throw new Error(`meshwasm: the compiled filter would not load in Envoy (ABI 0.2.0):\n  ${problems.join('\n  ')}`);
+    throw new Error(`meshwasm: the compiled filter would not load in Envoy: ${problem}`);
   }
   if (bytes.length > SIZE_BUDGET) {
     await rm(tmpPath, { force: true });
@@ -62,6 +63,25 @@ export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), qui
     process.stderr.write(`meshwasm: built ${path.relative(process.cwd(), wasmPath)} (${bytes.length} bytes, sha256 ${sha256})\n`);
   }
   return { wasmPath, size: bytes.length, sha256 };
+}
+
+/**
+ * Why Envoy would refuse the module as an ABI 0.2.0 filter, or undefined when it would load it.
+ * @param {Uint8Array} bytes
+ * @returns {Promise<string | undefined>}
+ */
+export async function envoyLoadProblem(bytes) {
+  const linkCheck = path.join(FILTER_DIR, '..', 'dist', 'host', 'link-check.js');
+  const { checkEnvoyLinkable, HostLoadError } = await import(pathToFileURL(linkCheck).href).catch(() => {
+    throw new Error(`meshwasm: ${path.relative(process.cwd(), linkCheck)} is missing; run \`npm run build:ts\` before building the filter`);
+  });
+  try {
+    const abi = checkEnvoyLinkable(bytes);
+    return abi === '0.2.0' ? undefined : `it exports ABI ${abi}, the filter is built for 0.2.0`;
+  } catch (error) {
+    if (error instanceof HostLoadError) return error.message;
+    throw error;
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

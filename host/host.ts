@@ -20,8 +20,6 @@ import {
   WASI_FUNCTIONS,
   WASI_MODULES,
   WasmResult,
-  detectAbi,
-  envoyExportTable,
   envoyImportTable,
 } from './abi.js';
 import { HeaderMap, lowerKey } from './header-map.js';
@@ -48,7 +46,10 @@ import {
   type StreamInfoOptions,
   type StreamSink,
 } from './stream.js';
-import { type ModuleInfo, WasmParseError, formatSig, parseModule, sameSig } from './wasm-binary.js';
+import { HostLoadError, checkLinkable, parseModuleLikeEnvoy } from './link-check.js';
+import { type ModuleInfo } from './wasm-binary.js';
+
+export { HostLoadError };
 
 export type { Headers } from './pairs.js';
 export type Bytes = Uint8Array | string;
@@ -83,13 +84,6 @@ export interface HostOptions {
   environment?: Record<string, string>;
   /** Defaults for stream info (source/destination address, protocol). */
   streamInfo?: StreamInfoOptions;
-}
-
-export class HostLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HostLoadError';
-  }
 }
 
 export interface LogEntry {
@@ -189,13 +183,7 @@ async function loadModule(wasm: Uint8Array | WebAssembly.Module): Promise<{ modu
       'ProxyWasmHost needs the module bytes to check import types like Envoy; pass a Uint8Array or a module from compileModule()',
     );
   }
-  let info: ModuleInfo;
-  try {
-    info = parseModule(wasm);
-  } catch (e) {
-    if (e instanceof WasmParseError) throw new HostLoadError('Failed to parse corrupted Wasm module');
-    throw e;
-  }
+  const info = parseModuleLikeEnvoy(wasm);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
@@ -334,10 +322,7 @@ export class ProxyWasmHost {
 
   static async create(opts: HostOptions): Promise<ProxyWasmHost> {
     const { module, info } = await loadModule(opts.wasm);
-    const abi = detectAbi(info.exports);
-    if (!abi) throw new HostLoadError('Missing or unknown Proxy-Wasm ABI version');
-    checkImports(info, abi);
-    checkExports(info, abi);
+    const abi = checkLinkable(info);
     const host = new ProxyWasmHost(opts, module, info, abi);
     host.startVmCode();
     // ContextBase::onStart: temp_plugin_ is set while the root context is created.
@@ -2053,47 +2038,4 @@ export class ProxyWasmHost {
     for (const w of waiters) w();
     this.agent?.destroy();
   }
-}
-
-function checkImports(info: ModuleInfo, abi: AbiVersion): void {
-  const table = envoyImportTable(abi);
-  for (const imp of info.imports) {
-    const key = `${imp.module}.${imp.name}`;
-    if (imp.kind === 'memory') continue; // cpp-host creates an imported memory
-    const host = imp.kind === 'function' ? table.get(key) : undefined;
-    if (!host) throw new HostLoadError(`Failed to load Wasm module due to a missing import: ${key}`);
-    if (!sameSig(imp.sig!, host)) {
-      const [want, has] = [formatSig(imp.sig!), formatSig(host)];
-      throw new HostLoadError(
-        `Failed to load Wasm module due to an import type mismatch: ${key}, want: ${want}, but host exports: ${has}`,
-      );
-    }
-  }
-}
-
-function checkExports(info: ModuleInfo, abi: AbiVersion): void {
-  if (!info.exports.some((e) => e.kind === 'memory')) throw new HostLoadError('Wasm module is missing memory export.');
-  const expected = envoyExportTable(abi);
-  const fns = new Map(info.exports.filter((e) => e.kind === 'function').map((e) => [e.name, e.sig!]));
-  const check = (name: string): boolean => {
-    const sig = fns.get(name);
-    const want = expected.get(name);
-    if (!sig || !want) return false;
-    if (!sameSig(sig, want)) {
-      throw new HostLoadError(
-        `Bad function signature for: ${name}, want: ${formatSig(want)}, but the module exports: ${formatSig(sig)}`,
-      );
-    }
-    return true;
-  };
-  // WasmBase::getFunctions order: entry points, malloc (or its alias), then the proxy_* callbacks.
-  if (check('_initialize')) {
-    if (!check('main')) check('__main_void');
-  } else {
-    check('_start');
-  }
-  if (!check('malloc') && !check('proxy_on_memory_allocate')) {
-    throw new HostLoadError('Wasm module is missing malloc function.');
-  }
-  for (const name of fns.keys()) if (name.startsWith('proxy_on_') || name.startsWith('envoy_on_') || name === 'proxy_validate_configuration') check(name);
 }

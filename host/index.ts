@@ -1,7 +1,7 @@
 // Public API of the meshwasm proxy-wasm host (see host/README.md).
+export { HostLoadError, checkEnvoyLinkable } from './link-check.js';
 export {
   ProxyWasmHost,
-  HostLoadError,
   compileModule,
   type HostOptions,
   type Action,
