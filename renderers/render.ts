@@ -1,5 +1,6 @@
 import type {RenderedDocument, TargetRenderer} from './document.js'
 import {RenderBug} from './errors.js'
+import {loadModule} from './load-module.js'
 import {buildModel, type RenderModel} from './model.js'
 import type {Target} from './settings.js'
 import {embeddedFilterConfigs, firstDifference, parseManifestText, validateObjects} from './validate.js'
@@ -8,14 +9,14 @@ import type {ResolvedValues} from './values.js'
 /**
  * render: values → model → the target's resources → parsed back and validated → RenderResult.
  * Nothing is returned (so nothing gets printed) unless the output passes every check; a failure
- * there is a meshwasm bug, not a usage error. Target modules are imported on demand so a render
- * loads only its own templates and @kubernetes-models classes.
+ * there is a meshwasm bug, not a usage error. Target modules are loaded on demand (load-module.ts)
+ * so a render loads only its own templates and @kubernetes-models classes.
  */
 
 const TARGETS: Record<Target, () => Promise<{renderTarget: TargetRenderer}>> = {
-  ossm: () => import('./istio/index.js'),
-  envoyfilter: () => import('./envoyfilter/index.js'),
-  'envoy-gateway': () => import('./envoy-gateway/index.js'),
+  ossm: () => loadModule(new URL('./istio/index.js', import.meta.url)),
+  envoyfilter: () => loadModule(new URL('./envoyfilter/index.js', import.meta.url)),
+  'envoy-gateway': () => loadModule(new URL('./envoy-gateway/index.js', import.meta.url)),
 }
 
 /** What oci/pin.ts resolves a tag to (PinnedImage: `reference` = registry/repo[:tag]@sha256:…). */

@@ -1,6 +1,7 @@
 import {parseAllDocuments} from 'yaml'
 
 import {checkFilterConfig} from './filter-schema.js'
+import {MODEL_CLASSES} from './model-classes.js'
 import {ROOT_ID} from './settings.js'
 import {isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue} from './value-types.js'
 import {meshFeatures, type MeshVersion} from './versions.js'
@@ -15,7 +16,7 @@ import {meshFeatures, type MeshVersion} from './versions.js'
  *   does not check;
  * - meshwasm's own rules: the root id is "meshwasm", the filter configuration passes
  *   filter/config.schema.json, and with a mesh version, only fields that version has.
- * Only the model classes for the kinds present are imported: they are the slowest part of render.
+ * Only the model classes for the kinds present are imported (model-classes.ts).
  */
 
 type Obj = Record<string, unknown>
@@ -26,30 +27,7 @@ const EG_TARGET_KINDS = ['Gateway', 'ListenerSet', 'HTTPRoute', 'GRPCRoute', 'UD
 const SHA256 = /^[a-f0-9]{64}$/
 const REFERENCED_SERVICES = 'envoyfilter.istio.io/referenced-services'
 
-interface ModelClass {
-  new (data: Obj): {validate(): void}
-}
-
-const MODELS: Record<string, {apiVersion: string; load: () => Promise<ModelClass>}> = {
-  WasmPlugin: {
-    apiVersion: 'extensions.istio.io/v1alpha1',
-    load: async () => (await import('@kubernetes-models/istio/extensions.istio.io/v1alpha1/WasmPlugin')).WasmPlugin as unknown as ModelClass,
-  },
-  EnvoyFilter: {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    load: async () => (await import('@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter')).EnvoyFilter as unknown as ModelClass,
-  },
-  EnvoyExtensionPolicy: {
-    apiVersion: 'gateway.envoyproxy.io/v1alpha1',
-    load: async () => (await import('@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyExtensionPolicy')).EnvoyExtensionPolicy as unknown as ModelClass,
-  },
-  EnvoyPatchPolicy: {
-    apiVersion: 'gateway.envoyproxy.io/v1alpha1',
-    load: async () => (await import('@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyPatchPolicy')).EnvoyPatchPolicy as unknown as ModelClass,
-  },
-}
-
-export const KNOWN_KINDS = Object.keys(MODELS)
+export const KNOWN_KINDS = Object.keys(MODEL_CLASSES)
 
 function isObj(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -307,7 +285,7 @@ export async function validateObjects(objects: unknown[], options: ValidateOptio
       continue
     }
     const name = label(item)
-    const model = MODELS[item.kind as string]
+    const model = MODEL_CLASSES[item.kind as string]
     if (!model) {
       problems.push(`${name}: meshwasm validates ${KNOWN_KINDS.join(', ')} only`)
       continue

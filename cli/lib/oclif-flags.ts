@@ -1,24 +1,16 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {filterSchema} from '../../renderers/filter-schema.js'
-import {envName, SETTINGS, type Group, type Setting} from '../../renderers/settings.js'
+import type {Setting} from '../../renderers/settings.js'
+import {RENDER_FLAGS} from './render-flags.js'
 
 /**
- * oclif flags for every render setting, generated from renderers/settings.ts so flags, env vars
- * and values-file keys cannot drift apart. No oclif defaults: a flag is "given" only when it is on
- * the command line (defaults, env and the values file are resolved by renderers/values.ts, which
- * knows which one a value came from and can name it in errors). Help shows the defaults.
+ * oclif flags for `meshwasm render`, generated from cli/lib/render-flags.ts (itself generated from
+ * renderers/settings.ts) so flags, env vars and values-file keys cannot drift apart. No oclif
+ * defaults: a setting is "given" only when it is on the command line (defaults, env and the values
+ * file are resolved by renderers/values.ts, which knows which one a value came from and can name
+ * it in errors). Help shows the defaults.
  */
-
-const HELP_GROUPS: Record<Group, string> = {
-  target: 'TARGET',
-  attachment: 'ATTACHMENT',
-  callout: 'CALLOUT',
-  filter: 'FILTER',
-  module: 'MODULE',
-  plugin: 'PLUGIN',
-  output: 'OUTPUT',
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- string, string[] and boolean flags side by side
 type AnyFlag = Interfaces.Flag<any>
@@ -32,22 +24,23 @@ function defaultText(setting: Setting): string | undefined {
   return typeof value === 'object' ? undefined : String(value)
 }
 
-export function settingFlags(): Record<string, AnyFlag> {
+export function renderFlags(): Record<string, AnyFlag> {
   const flags: Record<string, AnyFlag> = {}
-  for (const setting of SETTINGS) {
+  for (const flag of RENDER_FLAGS) {
+    const {setting} = flag
     const common = {
-      summary: setting.summary,
-      env: envName(setting),
-      helpGroup: HELP_GROUPS[setting.group],
+      summary: flag.summary,
+      helpGroup: flag.helpGroup,
+      ...(flag.env ? {env: flag.env} : {}),
       // A function, so the schema is read only when help or the manifest needs it.
-      defaultHelp: async () => defaultText(setting),
+      ...(setting ? {defaultHelp: async () => defaultText(setting)} : {}),
     }
-    if (setting.flagKind === 'boolean') {
-      flags[setting.flag] = Flags.boolean({...common, allowNo: true})
-    } else if (setting.flagKind === 'multiple') {
-      flags[setting.flag] = Flags.string({...common, multiple: true})
+    if (flag.kind === 'boolean') {
+      flags[flag.name] = Flags.boolean({...common, ...(flag.allowNo ? {allowNo: true} : {})})
+    } else if (flag.kind === 'multiple') {
+      flags[flag.name] = Flags.string({...common, multiple: true})
     } else {
-      flags[setting.flag] = Flags.string({...common, ...(setting.char ? {char: setting.char as 'n'} : {})})
+      flags[flag.name] = Flags.string({...common, ...(flag.char ? {char: flag.char as 'n'} : {})})
     }
   }
   return flags
@@ -65,8 +58,8 @@ interface Token {
 export function givenSettings(flags: Record<string, unknown>, raw: Token[]): Record<string, unknown> {
   const onCommandLine = new Set(raw.filter((token) => token.type === 'flag').map((token) => token.flag))
   const given: Record<string, unknown> = {}
-  for (const setting of SETTINGS) {
-    if (onCommandLine.has(setting.flag) && flags[setting.flag] !== undefined) given[setting.key] = flags[setting.flag]
+  for (const {name, setting} of RENDER_FLAGS) {
+    if (setting && onCommandLine.has(name) && flags[name] !== undefined) given[setting.key] = flags[name]
   }
   return given
 }
