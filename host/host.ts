@@ -13,7 +13,6 @@ import {
   GrpcStatus,
   HeaderMapType,
   LogLevel,
-  MALLOC_ALLOWED_HOSTCALLS,
   MetricType,
   START_ALLOWED_HOSTCALLS,
   StreamType,
@@ -31,10 +30,11 @@ import {
   sendCallout,
 } from './http-call.js';
 import { GuestMemory } from './memory.js';
+import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
+import { type LogEntry, LogBook } from './logs.js';
 import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
-  type AnyContext,
   type BodyRef,
   type CalloutRecord,
   type DeliveredResponse,
@@ -86,14 +86,7 @@ export interface HostOptions {
   streamInfo?: StreamInfoOptions;
 }
 
-export interface LogEntry {
-  level: LogLevel;
-  message: string;
-  /** Context the call ran in (0 = VM). */
-  contextId: number;
-  /** 'guest' = proxy_log / fd_write; 'host' = what Envoy itself logs (traps, proc_exit). */
-  source: 'guest' | 'host';
-}
+export type { LogEntry } from './logs.js';
 
 export interface HostCall {
   /** 'proxy_log', 'proxy_http_call', ... ; WASI calls as 'wasi_unstable.proc_exit'. */
@@ -154,12 +147,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Thrown from a host function to trap the guest (Envoy traps restricted callbacks). */
-class HostTrap extends Error {}
-
-type GuestFn = (...args: number[]) => number | undefined;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type HostFn = (...args: any[]) => number | void;
 
 interface Metric {
   type: number;
@@ -207,8 +194,6 @@ const HTTP_TO_GRPC: Record<number, number> = {
   504: GrpcStatus.Unavailable,
 };
 
-const MAX_LOGS = 100_000;
-const MAX_TRACE = 200_000;
 // History kept for inspection after streams/callouts finish. Benchmarks turn `trace` off, which
 // also keeps the history short so finished requests die young instead of being promoted.
 const HISTORY = { streams: 1024, callouts: 10_000 };
@@ -219,19 +204,7 @@ export class ProxyWasmHost {
   readonly rootContextId = 1;
 
   private readonly instance: WebAssembly.Instance;
-  private readonly mem: GuestMemory;
-  private readonly fn: Record<string, GuestFn | undefined>;
-  private readonly malloc: GuestFn;
 
-  private readonly vmContext = new RootLikeContext(0, 'vm');
-  private readonly root = new RootLikeContext(1, 'root');
-  private readonly contexts = new Map<number, AnyContext>();
-  private current: AnyContext | null = null;
-  private effectiveId = 0;
-  private restricted: ReadonlySet<string> | null = null;
-  private afterActions: Array<() => void> = [];
-  private stopNextIteration = false;
-  private failed = false;
   private shutDown = false;
 
   private nextStreamId = 2;
@@ -247,10 +220,9 @@ export class ProxyWasmHost {
   private agent: http.Agent | undefined;
   private readonly clusterUrls = new Map<string, URL | 'manual' | 'unavailable'>();
 
-  private logs: LogEntry[] = [];
+  private readonly logs: LogBook;
+  private readonly vm: GuestCalls;
   private hostCalls: HostCall[] = [];
-  private trace: Array<{ fn: string; args: number[] }> = [];
-  private traceOn: boolean;
   private tickPeriodMs = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private realTicks = false;
@@ -275,7 +247,8 @@ export class ProxyWasmHost {
     abi: AbiVersion,
   ) {
     this.abiVersion = abi;
-    this.traceOn = opts.trace ?? true;
+    this.logs = new LogBook(opts.logSink);
+    this.vm = new GuestCalls(this.logs, opts.trace ?? true, () => this.stopTicks());
     this.pluginConfig = toBytes(opts.pluginConfig);
     this.vmConfig = toBytes(opts.vmConfig);
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, v);
@@ -289,32 +262,28 @@ export class ProxyWasmHost {
     for (const [name, url] of Object.entries(opts.clusters ?? {})) {
       this.clusterUrls.set(name, url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url));
     }
-    this.contexts.set(0, this.vmContext);
-    this.contexts.set(1, this.root);
 
     // Instantiation runs the start section; no Envoy context is current then, so only the
     // start-time host calls are allowed.
-    this.restricted = START_ALLOWED_HOSTCALLS;
-    this.current = this.vmContext;
+    this.vm.restricted = START_ALLOWED_HOSTCALLS;
+    this.vm.current = this.vm.vmContext;
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(module, this.buildImports(abi, info));
     } catch (e) {
       throw new HostLoadError(`Failed to instantiate Wasm module: ${(e as Error).message}`);
     } finally {
-      this.restricted = null;
-      this.current = null;
+      this.vm.restricted = null;
+      this.vm.current = null;
     }
     this.instance = instance;
     const memory = instance.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new HostLoadError('Wasm module is missing memory export.');
-    this.mem = new GuestMemory(memory);
     const fns: Record<string, GuestFn | undefined> = {};
     for (const [name, value] of Object.entries(instance.exports)) {
       if (typeof value === 'function') fns[name] = value as GuestFn;
     }
-    this.fn = fns;
-    this.malloc = (fns.malloc ?? fns.proxy_on_memory_allocate)!;
+    this.vm.attach(new GuestMemory(memory), fns);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -326,9 +295,9 @@ export class ProxyWasmHost {
     const host = new ProxyWasmHost(opts, module, info, abi);
     host.startVmCode();
     // ContextBase::onStart: temp_plugin_ is set while the root context is created.
-    host.root.pluginConfigReadable = true;
-    host.callVoid(host.root, 'proxy_on_context_create', 1, 0);
-    host.root.pluginConfigReadable = false;
+    host.vm.root.pluginConfigReadable = true;
+    host.vm.callVoid(host.vm.root, 'proxy_on_context_create', 1, 0);
+    host.vm.root.pluginConfigReadable = false;
     return host;
   }
 
@@ -346,49 +315,49 @@ export class ProxyWasmHost {
   }
 
   private lastErrorSuffix(): string {
-    const last = [...this.logs].reverse().find((l) => l.level >= LogLevel.error);
+    const last = this.logs.lastError();
     return last ? ` (${last.message})` : '';
   }
 
   /** WASI reactor/command entry points, with Envoy's restricted host-call list. */
   private startVmCode(): void {
     const run = (name: string, ...args: number[]) => {
-      const f = this.fn[name];
+      const f = this.vm.fn[name];
       if (!f) return;
-      this.restricted = START_ALLOWED_HOSTCALLS;
+      this.vm.restricted = START_ALLOWED_HOSTCALLS;
       try {
-        this.guestCall(this.vmContext, name, f, args);
+        this.vm.guestCall(this.vm.vmContext, name, f, args);
       } finally {
-        this.restricted = null;
+        this.vm.restricted = null;
       }
     };
-    if (this.fn._initialize) {
+    if (this.vm.fn._initialize) {
       run('_initialize');
-      if (this.fn.main) run('main', 0, 0);
-      else if (this.fn.__main_void) run('__main_void');
-    } else if (this.fn._start) {
+      if (this.vm.fn.main) run('main', 0, 0);
+      else if (this.vm.fn.__main_void) run('__main_void');
+    } else if (this.vm.fn._start) {
       run('_start');
     }
   }
 
   /** proxy_on_vm_start(root, vm_configuration size) != 0. */
   startVm(): boolean {
-    if (this.failed) return false;
-    const r = this.callWord(this.root, 'proxy_on_vm_start', [1, this.vmConfig.length], 1);
-    return !this.failed && r !== 0;
+    if (this.vm.failed) return false;
+    const r = this.vm.callWord(this.vm.root, 'proxy_on_vm_start', [1, this.vmConfig.length], 1);
+    return !this.vm.failed && r !== 0;
   }
 
   /** proxy_on_configure(root, plugin_configuration size) != 0; PluginConfiguration readable only here. */
   startPlugin(): boolean {
-    if (this.failed) return false;
-    this.root.pluginConfigReadable = true;
+    if (this.vm.failed) return false;
+    this.vm.root.pluginConfigReadable = true;
     let r: number;
     try {
-      r = this.callWord(this.root, 'proxy_on_configure', [1, this.pluginConfig.length], 1);
+      r = this.vm.callWord(this.vm.root, 'proxy_on_configure', [1, this.pluginConfig.length], 1);
     } finally {
-      this.root.pluginConfigReadable = false;
+      this.vm.root.pluginConfigReadable = false;
     }
-    return !this.failed && r !== 0;
+    return !this.vm.failed && r !== 0;
   }
 
   private buildImports(abi: AbiVersion, info: ModuleInfo): WebAssembly.Imports {
@@ -410,7 +379,7 @@ export class ProxyWasmHost {
         const wrapped: Record<string, unknown> = {};
         for (const [name, f] of Object.entries(fns)) {
           wrapped[name] = (...args: Array<number | bigint>) => {
-            this.hostCalls.push({ fn: mod === 'env' ? name : `${mod}.${name}`, args: args.map(Number), contextId: this.ctx().id });
+            this.hostCalls.push({ fn: mod === 'env' ? name : `${mod}.${name}`, args: args.map(Number), contextId: this.vm.ctx().id });
             return (f as HostFn)(...args);
           };
         }
@@ -423,192 +392,63 @@ export class ProxyWasmHost {
   // ---------------------------------------------------------------------------------------------
   // Calling into the guest (cpp-host SaveRestoreContext + DeferAfterCallActions)
 
-  private guestCall(ctx: AnyContext, name: string, f: GuestFn, args: number[]): number {
-    if (this.failed) return 0;
-    if (this.traceOn) this.recordTrace(name, args);
-    const savedCurrent = this.current;
-    const savedEffective = this.effectiveId;
-    this.current = ctx;
-    this.effectiveId = 0;
-    try {
-      const r = f(...args);
-      return typeof r === 'number' ? r >>> 0 : 0;
-    } catch (e) {
-      this.fail(name, e);
-      return 0;
-    } finally {
-      this.current = savedCurrent;
-      this.effectiveId = savedEffective;
-    }
-  }
-
-  private recordTrace(fn: string, args: number[]): void {
-    if (this.trace.length >= MAX_TRACE) this.trace.splice(0, MAX_TRACE / 2);
-    this.trace.push({ fn, args: args.slice() });
-  }
-
-  /** A callback returning a Word. Missing export -> `missing`. Runs deferred actions afterwards. */
-  private callWord(ctx: AnyContext, name: string, args: number[], missing: number): number {
-    const f = this.fn[name];
-    if (!f) return missing;
-    const r = this.guestCall(ctx, name, f, args);
-    this.afterCall();
-    return r;
-  }
-
-  private callVoid(ctx: AnyContext, name: string, ...args: number[]): void {
-    const f = this.fn[name];
-    if (!f) return;
-    this.guestCall(ctx, name, f, args);
-    this.afterCall();
-  }
-
-  /** DeferAfterCallActions destructor: clear stopNextIteration, run queued actions FIFO. */
-  private afterCall(): void {
-    this.stopNextIteration = false;
-    this.drainAfterActions();
-  }
-
-  private drainAfterActions(): void {
-    while (this.afterActions.length > 0) {
-      const action = this.afterActions.shift()!;
-      action();
-    }
-  }
-
-  private fail(fnName: string, e: unknown): void {
-    if (this.failed) return;
-    this.failed = true;
-    const msg = e instanceof Error ? e.message : String(e);
-    this.hostLog(LogLevel.error, `Function: ${fnName} failed: ${msg}`);
-    this.stopTicks();
-  }
-
-  private hostLog(level: LogLevel, message: string): void {
-    this.pushLog({ level, message, contextId: this.current?.id ?? 0, source: 'host' });
-  }
-
-  private pushLog(entry: LogEntry): void {
-    if (this.logs.length >= MAX_LOGS) this.logs.splice(0, MAX_LOGS / 2);
-    this.logs.push(entry);
-    this.opts.logSink?.(entry);
-  }
-
-  /** contextOrEffectiveContext(). */
-  private ctx(): AnyContext {
-    const cur = this.current ?? this.vmContext;
-    if (this.effectiveId === 0) return cur;
-    return this.contexts.get(this.effectiveId) ?? cur;
-  }
-
-  private rootOf(c: AnyContext): RootLikeContext {
-    return c instanceof StreamContext ? this.root : c;
-  }
-
-  /**
-   * Wraps a host function with the restricted-callback check (start and malloc phases), as a
-   * fixed-arity closure created once at instantiation so the hot path allocates nothing.
-   */
-  private guarded(name: string, f: HostFn): HostFn {
-    const check = () => {
-      if (this.restricted !== null && !this.restricted.has(name)) throw new HostTrap('restricted_callback');
-    };
-    switch (f.length) {
-      case 0: return () => { check(); return f(); };
-      case 1: return (a) => { check(); return f(a); };
-      case 2: return (a, b) => { check(); return f(a, b); };
-      case 3: return (a, b, c) => { check(); return f(a, b, c); };
-      case 4: return (a, b, c, d) => { check(); return f(a, b, c, d); };
-      case 5: return (a, b, c, d, e) => { check(); return f(a, b, c, d, e); };
-      default: return (...args) => { check(); return f(...args); };
-    }
-  }
-
-  /** WasmBase::allocMemory: malloc under the VM context with the malloc-time restricted list. */
-  private alloc(size: number): number {
-    if (this.failed) return 0;
-    const savedRestricted = this.restricted;
-    this.restricted = MALLOC_ALLOWED_HOSTCALLS;
-    const savedCurrent = this.current;
-    const savedEffective = this.effectiveId;
-    this.current = this.vmContext;
-    this.effectiveId = 0;
-    try {
-      return (this.malloc(size) as number) >>> 0;
-    } finally {
-      this.restricted = savedRestricted;
-      this.current = savedCurrent;
-      this.effectiveId = savedEffective;
-    }
-  }
-
-  /** copyToPointerSize: (0,0) without malloc for empty data; false = InvalidMemoryAccess. */
-  private copyOut(data: Uint8Array, ptrPtr: number, sizePtr: number): boolean {
-    let ptr = 0;
-    if (data.length > 0) {
-      ptr = this.alloc(data.length);
-      if (ptr === 0 || !this.mem.setBytes(ptr, data)) return false;
-    }
-    return this.mem.setU32(ptrPtr, ptr) && this.mem.setU32(sizePtr, data.length);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Host functions (env)
 
   private envFunction(name: string): HostFn {
     switch (name) {
-      case 'pthread_equal': return this.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
-      case 'emscripten_notify_memory_growth': return this.guarded(name, (_index: number) => undefined);
-      case 'envoy_resolve_dns': return this.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
+      case 'pthread_equal': return this.vm.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
+      case 'emscripten_notify_memory_growth': return this.vm.guarded(name, (_index: number) => undefined);
+      case 'envoy_resolve_dns': return this.vm.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
       default: break;
     }
     const impl = (this as unknown as Record<string, unknown>)[`h_${name.slice('proxy_'.length)}`];
     if (typeof impl !== 'function') throw new Error(`host function ${name} is not implemented`);
     const bound = (impl as HostFn).bind(this);
     // proxy_log is allowed in every restricted phase: skip the check on the hottest host call.
-    return name === 'proxy_log' ? bound : this.guarded(name, bound);
+    return name === 'proxy_log' ? bound : this.vm.guarded(name, bound);
   }
 
   private h_log(level: number, ptr: number, size: number): number {
     if (level >>> 0 > LogLevel.critical) return WasmResult.BadArgument;
-    const message = this.mem.string(ptr, size);
+    const message = this.vm.mem.string(ptr, size);
     if (message === null) return WasmResult.InvalidMemoryAccess;
-    this.pushLog({ level: level as LogLevel, message, contextId: this.ctx().id, source: 'guest' });
+    this.vm.guestLog(level as LogLevel, message);
     return WasmResult.Ok;
   }
 
   private h_get_log_level(ptr: number): number {
-    return this.mem.setU32(ptr, this.opts.envoyLogLevel ?? LogLevel.info) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(ptr, this.opts.envoyLogLevel ?? LogLevel.info) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
-    const r = this.rootOf(this.ctx());
-    if (!this.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
-    return this.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    const r = this.vm.rootOf(this.vm.ctx());
+    if (!this.vm.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
-    const path = this.mem.string(pathPtr, pathSize);
+    const path = this.vm.mem.string(pathPtr, pathSize);
     if (path === null) return WasmResult.InvalidMemoryAccess;
-    const c = this.ctx();
+    const c = this.vm.ctx();
     const v = resolveProperty(path, this.identity, this.properties, c instanceof StreamContext ? c : undefined);
     if (v === undefined) return WasmResult.NotFound;
-    return this.copyOut(toBytes(v), valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(toBytes(v), valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_set_property(keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
-    const key = this.mem.string(keyPtr, keySize);
-    const value = this.mem.copy(valuePtr, valueSize);
+    const key = this.vm.mem.string(keyPtr, keySize);
+    const value = this.vm.mem.copy(valuePtr, valueSize);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     // Envoy stores it as filter state "wasm.<path>" on the stream; there is no stream info on the root.
-    if (!(this.ctx() instanceof StreamContext)) return WasmResult.NotFound;
+    if (!(this.vm.ctx() instanceof StreamContext)) return WasmResult.NotFound;
     this.properties.set(key, value);
     return WasmResult.Ok;
   }
 
   private h_get_configuration(ptrPtr: number, sizePtr: number): number {
-    const data = this.root.pluginConfigReadable ? this.pluginConfig : this.vmConfig;
-    return this.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    const data = this.vm.root.pluginConfigReadable ? this.pluginConfig : this.vmConfig;
+    return this.vm.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_continue_request(): number {
@@ -629,12 +469,12 @@ export class ProxyWasmHost {
   }
 
   private continueStream(type: number): number {
-    const c = this.ctx();
+    const c = this.vm.ctx();
     if (type === StreamType.Upstream) return WasmResult.Unimplemented;
     if (type === StreamType.Downstream) return WasmResult.Ok;
     if (c instanceof StreamContext) {
       const dir = type === StreamType.Request ? c.req : c.resp;
-      this.afterActions.push(() => this.resume(c, dir));
+      this.vm.afterActions.push(() => this.resume(c, dir));
       // Envoy nulls the *request* pointers for both Request and Response (Context::continueStream).
       c.req.headersRef = false;
       c.req.body = null;
@@ -645,10 +485,10 @@ export class ProxyWasmHost {
 
   private h_close_stream(type: number): number {
     if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
-    const c = this.ctx();
+    const c = this.vm.ctx();
     if (c instanceof StreamContext && (type === StreamType.Request || type === StreamType.Response)) {
       if (c.responseCodeDetails === undefined) c.responseCodeDetails = 'wasm_close_stream';
-      this.afterActions.push(() => this.resetStream(c, 'wasm_close_stream'));
+      this.vm.afterActions.push(() => this.resetStream(c, 'wasm_close_stream'));
     }
     return WasmResult.Ok;
   }
@@ -657,12 +497,12 @@ export class ProxyWasmHost {
     code: number, detailsPtr: number, detailsSize: number, bodyPtr: number, bodySize: number,
     headersPtr: number, headersSize: number, grpcStatus: number,
   ): number {
-    const details = this.mem.string(detailsPtr, detailsSize);
-    const body = this.mem.copy(bodyPtr, bodySize);
-    const pairs = this.mem.view(headersPtr, headersSize);
+    const details = this.vm.mem.string(detailsPtr, detailsSize);
+    const body = this.vm.mem.copy(bodyPtr, bodySize);
+    const pairs = this.vm.mem.view(headersPtr, headersSize);
     if (details === null || body === null || pairs === null) return WasmResult.InvalidMemoryAccess;
     const extra = decodePairs(pairs).map(([k, v]) => [lowerKey(k), v] as [string, string]);
-    const c = this.ctx();
+    const c = this.vm.ctx();
     if (c instanceof StreamContext) {
       const reply: LocalReplyRecord = {
         statusCode: code >>> 0,
@@ -671,28 +511,26 @@ export class ProxyWasmHost {
         headers: extra,
         grpcStatus: grpcStatus | 0,
       };
-      this.afterActions.push(() => this.sendLocalReply(c, reply));
+      this.vm.afterActions.push(() => this.sendLocalReply(c, reply));
     }
-    this.stopNextIteration = true;
+    this.vm.stopNextIteration = true;
     return WasmResult.Ok;
   }
 
   private h_set_effective_context(id: number): number {
-    if (!this.contexts.has(id >>> 0)) return WasmResult.BadArgument;
-    this.effectiveId = id >>> 0;
-    return WasmResult.Ok;
+    return this.vm.setEffective(id >>> 0) ? WasmResult.Ok : WasmResult.BadArgument;
   }
 
   private h_done(): number {
-    const c = this.ctx();
-    if (c !== this.root || !this.rootDonePending) return WasmResult.NotFound;
+    const c = this.vm.ctx();
+    if (c !== this.vm.root || !this.rootDonePending) return WasmResult.NotFound;
     this.rootDonePending = false;
-    this.afterActions.push(() => this.callVoid(this.root, 'proxy_on_delete', 1));
+    this.vm.afterActions.push(() => this.vm.callVoid(this.vm.root, 'proxy_on_delete', 1));
     return WasmResult.Ok;
   }
 
   private h_call_foreign_function(namePtr: number, nameSize: number, argsPtr: number, argsSize: number): number {
-    if (this.mem.view(namePtr, nameSize) === null || this.mem.view(argsPtr, argsSize) === null) {
+    if (this.vm.mem.view(namePtr, nameSize) === null || this.vm.mem.view(argsPtr, argsSize) === null) {
       return WasmResult.InvalidMemoryAccess;
     }
     return WasmResult.NotFound;
@@ -705,22 +543,22 @@ export class ProxyWasmHost {
   }
 
   private h_get_current_time_nanoseconds(ptr: number): number {
-    return this.mem.setU64(ptr, this.now()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU64(ptr, this.now()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   // Shared data and queues (process-wide in Envoy, keyed by vm_id; here per host).
   private h_get_shared_data(keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number, casPtr: number): number {
-    const key = this.mem.string(keyPtr, keySize);
+    const key = this.vm.mem.string(keyPtr, keySize);
     if (key === null) return WasmResult.InvalidMemoryAccess;
     const e = this.sharedData.get(key);
     if (!e) return WasmResult.NotFound;
-    if (!this.copyOut(e.value, vPtrPtr, vSizePtr)) return WasmResult.InvalidMemoryAccess;
-    return this.mem.setU32(casPtr, e.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    if (!this.vm.copyOut(e.value, vPtrPtr, vSizePtr)) return WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(casPtr, e.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_set_shared_data(keyPtr: number, keySize: number, vPtr: number, vSize: number, cas: number): number {
-    const key = this.mem.string(keyPtr, keySize);
-    const value = this.mem.copy(vPtr, vSize);
+    const key = this.vm.mem.string(keyPtr, keySize);
+    const value = this.vm.mem.copy(vPtr, vSize);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     const e = this.sharedData.get(key);
     if (e && cas !== 0 && cas >>> 0 !== e.cas) return WasmResult.CasMismatch;
@@ -729,7 +567,7 @@ export class ProxyWasmHost {
   }
 
   private h_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number): number {
-    const name = this.mem.string(namePtr, nameSize);
+    const name = this.vm.mem.string(namePtr, nameSize);
     if (name === null) return WasmResult.InvalidMemoryAccess;
     let token = this.queues.get(name);
     if (token === undefined) {
@@ -737,26 +575,26 @@ export class ProxyWasmHost {
       this.queues.set(name, token);
       this.queueData.set(token, []);
     }
-    return this.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_resolve_shared_queue(vmPtr: number, vmSize: number, namePtr: number, nameSize: number, tokenPtr: number): number {
-    const name = this.mem.string(namePtr, nameSize);
-    if (name === null || this.mem.view(vmPtr, vmSize) === null) return WasmResult.InvalidMemoryAccess;
+    const name = this.vm.mem.string(namePtr, nameSize);
+    if (name === null || this.vm.mem.view(vmPtr, vmSize) === null) return WasmResult.InvalidMemoryAccess;
     const token = this.queues.get(name);
     if (token === undefined) return WasmResult.NotFound;
-    return this.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number): number {
-    const data = this.mem.copy(dataPtr, dataSize);
+    const data = this.vm.mem.copy(dataPtr, dataSize);
     if (data === null) return WasmResult.InvalidMemoryAccess;
     const q = this.queueData.get(token >>> 0);
     if (!q) return WasmResult.NotFound;
     q.push(data);
     // Envoy posts onQueueReady to the owning root's dispatcher: it never runs inline.
     setImmediate(() => {
-      if (!this.failed && !this.shutDown) this.callVoid(this.root, 'proxy_on_queue_ready', 1, token >>> 0);
+      if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token >>> 0);
     });
     return WasmResult.Ok;
   }
@@ -766,14 +604,14 @@ export class ProxyWasmHost {
     if (!q) return WasmResult.NotFound;
     const item = q.shift();
     if (item === undefined) return WasmResult.Empty;
-    return this.copyOut(item, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(item, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   // Header maps -------------------------------------------------------------------------------
 
   /** Context::getMap: the mutable map, or null when Envoy holds no pointer to it right now. */
   private mutableMap(type: number): HeaderMap | null {
-    const c = this.ctx();
+    const c = this.vm.ctx();
     if (!(c instanceof StreamContext)) return null;
     switch (type) {
       case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
@@ -797,10 +635,10 @@ export class ProxyWasmHost {
 
   /** Context::getConstMap. */
   private constMap(type: number): HeaderMap | null {
-    const c = this.ctx();
+    const c = this.vm.ctx();
     switch (type) {
-      case HeaderMapType.HttpCallResponseHeaders: return this.rootOf(c).httpCallResponse?.headers ?? null;
-      case HeaderMapType.HttpCallResponseTrailers: return this.rootOf(c).httpCallResponse?.trailers ?? null;
+      case HeaderMapType.HttpCallResponseHeaders: return this.vm.rootOf(c).httpCallResponse?.headers ?? null;
+      case HeaderMapType.HttpCallResponseTrailers: return this.vm.rootOf(c).httpCallResponse?.trailers ?? null;
       case HeaderMapType.GrpcReceiveInitialMetadata:
       case HeaderMapType.GrpcReceiveTrailingMetadata:
         return null;
@@ -826,40 +664,40 @@ export class ProxyWasmHost {
   }
 
   private inAccessLogPhase(): boolean {
-    const c = this.ctx();
+    const c = this.vm.ctx();
     return c instanceof StreamContext && c.accessLogPhase;
   }
 
   private h_get_header_map_value(type: number, keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.mem.string(keyPtr, keySize);
+    const key = this.vm.mem.string(keyPtr, keySize);
     if (key === null) return WasmResult.InvalidMemoryAccess;
     const map = this.constMap(type);
     if (!map) {
       if (this.inAccessLogPhase()) {
-        if (this.abiVersion === '0.1.0') return this.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+        if (this.abiVersion === '0.1.0') return this.vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
         return WasmResult.NotFound;
       }
       return WasmResult.BadArgument;
     }
     const v = map.get(key);
     if (v === undefined) {
-      if (this.abiVersion === '0.1.0') return this.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      if (this.abiVersion === '0.1.0') return this.vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
       return WasmResult.NotFound;
     }
-    return this.copyOut(utf8(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(utf8(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
     const map = this.constMap(type);
     const data = map && map.size > 0 ? encodePairs(map.entries()) : EMPTY;
-    return this.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_set_header_map_pairs(type: number, ptr: number, size: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const data = this.mem.view(ptr, size);
+    const data = this.vm.mem.view(ptr, size);
     if (data === null) return WasmResult.InvalidMemoryAccess;
     const map = this.mutableMap(type);
     if (!map) return WasmResult.BadArgument;
@@ -871,13 +709,13 @@ export class ProxyWasmHost {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
     const map = this.mutableMap(type);
     if (!map) return WasmResult.BadArgument;
-    return this.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.mem.string(kPtr, kSize);
-    const value = this.mem.string(vPtr, vSize);
+    const key = this.vm.mem.string(kPtr, kSize);
+    const value = this.vm.mem.string(vPtr, vSize);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     const map = this.mutableMap(type);
     if (!map) return WasmResult.BadArgument;
@@ -887,8 +725,8 @@ export class ProxyWasmHost {
 
   private h_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.mem.string(kPtr, kSize);
-    const value = this.mem.string(vPtr, vSize);
+    const key = this.vm.mem.string(kPtr, kSize);
+    const value = this.vm.mem.string(vPtr, vSize);
     if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
     const map = this.mutableMap(type);
     if (!map) return WasmResult.BadArgument;
@@ -898,7 +736,7 @@ export class ProxyWasmHost {
 
   private h_remove_header_map_value(type: number, kPtr: number, kSize: number): number {
     if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.mem.string(kPtr, kSize);
+    const key = this.vm.mem.string(kPtr, kSize);
     if (key === null) return WasmResult.InvalidMemoryAccess;
     const map = this.mutableMap(type);
     if (!map) return WasmResult.BadArgument;
@@ -910,13 +748,13 @@ export class ProxyWasmHost {
 
   /** Context::getBuffer. Returns null when Envoy returns nullptr (NotFound). */
   private buffer(type: number): BodyRef | null {
-    const c = this.ctx();
+    const c = this.vm.ctx();
     switch (type) {
       case BufferType.VmConfiguration: return { data: this.vmConfig };
       case BufferType.PluginConfiguration:
-        return c === this.root && this.root.pluginConfigReadable ? { data: this.pluginConfig } : null;
+        return c === this.vm.root && this.vm.root.pluginConfigReadable ? { data: this.pluginConfig } : null;
       case BufferType.HttpCallResponseBody: {
-        const r = this.rootOf(c).httpCallResponse;
+        const r = this.vm.rootOf(c).httpCallResponse;
         return r && r.body ? { data: r.body } : null;
       }
       case BufferType.HttpRequestBody:
@@ -941,26 +779,26 @@ export class ProxyWasmHost {
     if (s > size) len = 0;
     else if (s + len > size) len = size - s;
     if (len === 0) {
-      return this.mem.setU32(ptrPtr, 0) && this.mem.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return this.vm.mem.setU32(ptrPtr, 0) && this.vm.mem.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     }
     s = Math.min(s, size);
-    return this.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_get_buffer_status(type: number, lenPtr: number, flagsPtr: number): number {
     if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
     const buf = this.buffer(type >>> 0);
     if (!buf) return WasmResult.NotFound;
-    return this.mem.setU32(lenPtr, buf.data.length) && this.mem.setU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(lenPtr, buf.data.length) && this.vm.mem.setU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
     if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
     const buf = this.buffer(type >>> 0);
     if (!buf) return WasmResult.NotFound;
-    const data = this.mem.copy(dataPtr, dataSize);
+    const data = this.vm.mem.copy(dataPtr, dataSize);
     if (data === null) return WasmResult.InvalidMemoryAccess;
-    const c = this.ctx();
+    const c = this.vm.ctx();
     const mutableBody = c instanceof StreamContext
       && ((type === BufferType.HttpRequestBody && c.req.body === buf) || (type === BufferType.HttpResponseBody && c.resp.body === buf));
     if (!mutableBody) return WasmResult.BadArgument;
@@ -985,16 +823,16 @@ export class ProxyWasmHost {
     upPtr: number, upSize: number, hPtr: number, hSize: number, bPtr: number, bSize: number,
     tPtr: number, tSize: number, timeout: number, tokenPtr: number,
   ): number {
-    const origin = this.ctx();
-    const root = this.rootOf(origin);
-    const cluster = this.mem.string(upPtr, upSize);
-    const body = this.mem.copy(bPtr, bSize);
-    const hv = this.mem.view(hPtr, hSize);
-    const tv = this.mem.view(tPtr, tSize);
+    const origin = this.vm.ctx();
+    const root = this.vm.rootOf(origin);
+    const cluster = this.vm.mem.string(upPtr, upSize);
+    const body = this.vm.mem.copy(bPtr, bSize);
+    const hv = this.vm.mem.view(hPtr, hSize);
+    const tv = this.vm.mem.view(tPtr, tSize);
     if (cluster === null || body === null || hv === null || tv === null) return WasmResult.InvalidMemoryAccess;
     const headerPairs = decodePairs(hv);
     const trailerPairs = decodePairs(tv);
-    if (!this.mem.setU32(tokenPtr, 0)) return WasmResult.InvalidMemoryAccess;
+    if (!this.vm.mem.setU32(tokenPtr, 0)) return WasmResult.InvalidMemoryAccess;
 
     // Envoy Context::httpCall
     if ((timeout | 0) < 0) return WasmResult.BadArgument;
@@ -1040,7 +878,7 @@ export class ProxyWasmHost {
         },
       );
     }
-    this.mem.setU32(tokenPtr, token);
+    this.vm.mem.setU32(tokenPtr, token);
     return WasmResult.Ok;
   }
 
@@ -1055,7 +893,7 @@ export class ProxyWasmHost {
   }
 
   private h_grpc_call(sPtr: number, sSize: number): number {
-    const service = this.mem.string(sPtr, sSize);
+    const service = this.vm.mem.string(sPtr, sSize);
     if (service === null) return WasmResult.InvalidMemoryAccess;
     return this.clusterUrls.has(service) ? WasmResult.Unimplemented : WasmResult.ParseFailure;
   }
@@ -1079,7 +917,7 @@ export class ProxyWasmHost {
   // Metrics -----------------------------------------------------------------------------------
 
   private h_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
-    const name = this.mem.string(namePtr, nameSize);
+    const name = this.vm.mem.string(namePtr, nameSize);
     if (name === null) return WasmResult.InvalidMemoryAccess;
     if (type >>> 0 > MetricType.Histogram) return WasmResult.BadArgument;
     const key = `${type}\0${name}`;
@@ -1091,7 +929,7 @@ export class ProxyWasmHost {
     this.nextMetricId[type]! += 4;
     const id = this.nextMetricId[type]!;
     this.metricsById.set(id, m);
-    return this.mem.setU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   private h_increment_metric(id: number, offset: bigint): number {
@@ -1126,14 +964,14 @@ export class ProxyWasmHost {
     if (type === MetricType.Histogram || type === 3) return WasmResult.BadArgument;
     const m = this.metricsById.get(id >>> 0);
     if (!m) return WasmResult.NotFound;
-    return this.mem.setU64(resultPtr, m.value) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    return this.vm.mem.setU64(resultPtr, m.value) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   // ---------------------------------------------------------------------------------------------
   // WASI (cpp-host exports.cc wasi_unstable_*; identical under wasi_snapshot_preview1)
 
   private wasiFunction(name: string): HostFn {
-    const g = (f: HostFn) => this.guarded(name, f);
+    const g = (f: HostFn) => this.vm.guarded(name, f);
     switch (name) {
       case 'fd_write':
       case 'fd_pwrite':
@@ -1143,62 +981,62 @@ export class ProxyWasmHost {
             this.wasiWrite(fd, iovs, iovsLen, nwrittenPtr));
       case 'proc_exit':
         // Envoy logs and returns; AS follows proc_exit with `unreachable`, which is the trap.
-        return g((_code: number) => { this.hostLog(LogLevel.error, 'wasi_unstable proc_exit'); });
+        return g((_code: number) => { this.vm.hostLog(LogLevel.error, 'wasi_unstable proc_exit'); });
       case 'clock_time_get':
         return g((id: number, _precision: bigint, resultPtr: number) => {
           let t: bigint;
           if (id === 0) t = this.now();
           else if (id === 1) t = process.hrtime.bigint();
           else return 58;
-          return this.mem.setU64(resultPtr, t) ? 0 : 21;
+          return this.vm.mem.setU64(resultPtr, t) ? 0 : 21;
         });
       case 'clock_res_get':
         return g((id: number, resultPtr: number) => {
           if (id !== 0 && id !== 1) return 58;
-          return this.mem.setU64(resultPtr, 1n) ? 0 : 21;
+          return this.vm.mem.setU64(resultPtr, 1n) ? 0 : 21;
         });
       case 'random_get':
         return g((ptr: number, len: number) => {
           if (len >>> 0 > 64 * 1024) return 28;
           if (len === 0) return 0;
           const bytes = randomFillSync(new Uint8Array(len >>> 0));
-          return this.mem.setBytes(ptr, bytes) ? 0 : 21;
+          return this.vm.mem.setBytes(ptr, bytes) ? 0 : 21;
         });
       case 'environ_sizes_get':
         return g((countPtr: number, sizePtr: number) => {
           const env = Object.entries(this.opts.environment ?? {});
           const size = env.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, 0);
-          return this.mem.setU32(countPtr, env.length) && this.mem.setU32(sizePtr, size) ? 0 : 21;
+          return this.vm.mem.setU32(countPtr, env.length) && this.vm.mem.setU32(sizePtr, size) ? 0 : 21;
         });
       case 'environ_get':
         return g((arrayPtr: number, bufPtr: number) => {
           for (const [k, v] of Object.entries(this.opts.environment ?? {})) {
             const data = encoder.encode(`${k}=${v}\0`);
-            if (!this.mem.setU32(arrayPtr, bufPtr) || !this.mem.setBytes(bufPtr, data)) return 21;
+            if (!this.vm.mem.setU32(arrayPtr, bufPtr) || !this.vm.mem.setBytes(bufPtr, data)) return 21;
             bufPtr += data.length;
             arrayPtr += 4;
           }
           return 0;
         });
       case 'args_sizes_get':
-        return g((argcPtr: number, sizePtr: number) => (this.mem.setU32(argcPtr, 0) && this.mem.setU32(sizePtr, 0) ? 0 : 21));
+        return g((argcPtr: number, sizePtr: number) => (this.vm.mem.setU32(argcPtr, 0) && this.vm.mem.setU32(sizePtr, 0) ? 0 : 21));
       case 'args_get':
       case 'sched_yield':
       case 'fd_advise':
         return g(() => 0);
       case 'poll_oneoff':
-        return g((_in: number, _out: number, _n: number, neventsPtr: number) => (this.mem.setU32(neventsPtr, 0) ? 0 : 21));
+        return g((_in: number, _out: number, _n: number, neventsPtr: number) => (this.vm.mem.setU32(neventsPtr, 0) ? 0 : 21));
       case 'fd_fdstat_get':
         return g((fd: number, statPtr: number) => {
           if (fd !== 1 && fd !== 2) return 8;
           const stat = new Uint8Array(24);
           stat[8] = 64; // fs_rights_base = FD_WRITE
-          this.mem.setBytes(statPtr, stat);
+          this.vm.mem.setBytes(statPtr, stat);
           return 0;
         });
       case 'fd_seek':
       case 'fd_close':
-        return g(() => { this.hostLog(LogLevel.error, `wasi_unstable ${name}`); return 0; });
+        return g(() => { this.vm.hostLog(LogLevel.error, `wasi_unstable ${name}`); return 0; });
       case 'fd_read':
       case 'fd_pread':
       case 'fd_fdstat_set_flags':
@@ -1219,21 +1057,21 @@ export class ProxyWasmHost {
       case 'fd_tell':
         return g((fd: number, ptr: number) => {
           if (fd !== 1 && fd !== 2) return 8;
-          return this.mem.setU64(ptr, 0n) ? 0 : 21;
+          return this.vm.mem.setU64(ptr, 0n) ? 0 : 21;
         });
       case 'fd_renumber':
         return g((fd: number, to: number) => ((fd === 1 || fd === 2) && (to === 1 || to === 2) ? 58 : 8));
       case 'fd_readdir':
-        return g((_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (this.mem.setU32(nreadPtr, 0) ? 20 : 21));
+        return g((_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (this.vm.mem.setU32(nreadPtr, 0) ? 20 : 21));
       case 'path_readlink':
-        return g((_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) => (this.mem.setU32(retPtr, 0) ? 58 : 21));
+        return g((_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) => (this.vm.mem.setU32(retPtr, 0) ? 58 : 21));
       case 'sock_accept':
-        return g((_a: number, _b: number, retPtr: number) => (this.mem.setU32(retPtr, 0) ? 58 : 21));
+        return g((_a: number, _b: number, retPtr: number) => (this.vm.mem.setU32(retPtr, 0) ? 58 : 21));
       case 'sock_recv':
         return g((_a: number, _b: number, _c: number, _d: number, r0: number, r1: number) =>
-          (this.mem.setU32(r0, 0) && this.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21));
+          (this.vm.mem.setU32(r0, 0) && this.vm.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21));
       case 'sock_send':
-        return g((_a: number, _b: number, _c: number, _d: number, r0: number) => (this.mem.setU32(r0, 0) ? 58 : 21));
+        return g((_a: number, _b: number, _c: number, _d: number, r0: number) => (this.vm.mem.setU32(r0, 0) ? 58 : 21));
       default:
         return g(() => 58); // path_* and sock_shutdown: ENOTSUP
     }
@@ -1246,11 +1084,11 @@ export class ProxyWasmHost {
     else return 8;
     const parts: Uint8Array[] = [];
     for (let i = 0; i < iovsLen >>> 0; i++) {
-      const buf = this.mem.getU32(iovs + i * 8);
-      const len = this.mem.getU32(iovs + i * 8 + 4);
+      const buf = this.vm.mem.getU32(iovs + i * 8);
+      const len = this.vm.mem.getU32(iovs + i * 8 + 4);
       if (buf === null || len === null) return 21;
       if (len !== 0) {
-        const v = this.mem.copy(buf, len);
+        const v = this.vm.mem.copy(buf, len);
         if (v === null) return 21;
         parts.push(v);
       }
@@ -1259,17 +1097,17 @@ export class ProxyWasmHost {
     if (bytes.length > 0) {
       let s = bytes.toString('utf8');
       if (s.endsWith('\n')) s = s.slice(0, -1);
-      this.pushLog({ level, message: s, contextId: this.ctx().id, source: 'guest' });
+      this.vm.guestLog(level, s);
     }
-    return this.mem.setU32(nwrittenPtr, bytes.length) ? 0 : 21;
+    return this.vm.mem.setU32(nwrittenPtr, bytes.length) ? 0 : 21;
   }
 
   // ---------------------------------------------------------------------------------------------
   // http_call delivery (Envoy Context::onHttpCallSuccess / onHttpCallFailure)
 
   private deliverSuccess(root: RootLikeContext, token: number, resp: CalloutResponse): void {
-    if (this.current !== null) {
-      this.afterActions.push(() => this.deliverSuccess(root, token, resp));
+    if (this.vm.current !== null) {
+      this.vm.afterActions.push(() => this.deliverSuccess(root, token, resp));
       return;
     }
     const record = root.pending.get(token);
@@ -1280,7 +1118,7 @@ export class ProxyWasmHost {
       trailers: resp.trailers.length > 0 ? new HeaderMap(resp.trailers) : null,
     };
     root.httpCallResponse = delivered;
-    this.afterActions.push(() => {
+    this.vm.afterActions.push(() => {
       root.httpCallResponse = null;
       this.finishCallout(root, record);
     });
@@ -1288,15 +1126,15 @@ export class ProxyWasmHost {
   }
 
   private deliverFailure(root: RootLikeContext, token: number): void {
-    if (this.current !== null) {
-      this.afterActions.push(() => this.deliverFailure(root, token));
+    if (this.vm.current !== null) {
+      this.vm.afterActions.push(() => this.deliverFailure(root, token));
       return;
     }
     const record = root.pending.get(token);
     if (!record) return;
     root.statusCode = WasmResult.BrokenConnection;
     root.statusMessage = 'reset';
-    this.afterActions.push(() => {
+    this.vm.afterActions.push(() => {
       root.statusMessage = '';
       this.finishCallout(root, record);
     });
@@ -1305,17 +1143,17 @@ export class ProxyWasmHost {
 
   /** ContextBase::onHttpCallResponse; the deferred cleanup runs even when the VM is not entered. */
   private onHttpCallResponse(root: RootLikeContext, token: number, h: number, b: number, t: number): void {
-    if (!this.failed && this.fn.proxy_on_http_call_response) {
-      this.guestCall(root, 'proxy_on_http_call_response', this.fn.proxy_on_http_call_response, [root.id, token, h, b, t]);
+    if (!this.vm.failed && this.vm.fn.proxy_on_http_call_response) {
+      this.vm.guestCall(root, 'proxy_on_http_call_response', this.vm.fn.proxy_on_http_call_response, [root.id, token, h, b, t]);
     }
-    this.afterCall();
+    this.vm.afterCall();
   }
 
   private finishCallout(root: RootLikeContext, record: CalloutRecord): void {
     record.pending = false;
     root.pending.delete(record.token);
     this.doneCallouts.push(record.token);
-    const keep = (this.traceOn ? HISTORY : SHORT_HISTORY).callouts;
+    const keep = (this.vm.traceOn ? HISTORY : SHORT_HISTORY).callouts;
     if (this.doneCallouts.length > keep) {
       for (const t of this.doneCallouts.splice(0, keep / 2)) this.callouts.delete(t);
     }
@@ -1330,8 +1168,8 @@ export class ProxyWasmHost {
     const id = this.nextStreamId++;
     const s = new StreamContext(id, this.nextConnectionId++, info ? { ...this.streamDefaults, ...info } : this.streamDefaults, this.opts.now ? this.opts.now() : Date.now());
     // wasm_filter.h createFilter: a failed VM with fail_open means no filter at all.
-    if (this.failed && this.opts.failOpen) s.bypass = true;
-    this.contexts.set(id, s);
+    if (this.vm.failed && this.opts.failOpen) s.bypass = true;
+    this.vm.contexts.set(id, s);
     return id;
   }
 
@@ -1341,7 +1179,7 @@ export class ProxyWasmHost {
   }
 
   private stream(id: number): StreamContext {
-    const c = this.contexts.get(id);
+    const c = this.vm.contexts.get(id);
     if (!(c instanceof StreamContext)) {
       throw new Error(`no HTTP stream context ${id} (call initializeHttpContext first; completed streams are gone)`);
     }
@@ -1354,10 +1192,10 @@ export class ProxyWasmHost {
 
   /** ContextBase::onCreate. */
   private onCreate(s: StreamContext): void {
-    if (!this.failed && !s.createdInVm && this.fn.proxy_on_context_create) {
-      this.guestCall(s, 'proxy_on_context_create', this.fn.proxy_on_context_create, [s.id, 1]);
+    if (!this.vm.failed && !s.createdInVm && this.vm.fn.proxy_on_context_create) {
+      this.vm.guestCall(s, 'proxy_on_context_create', this.vm.fn.proxy_on_context_create, [s.id, 1]);
       s.createdInVm = true;
-      this.afterCall();
+      this.vm.afterCall();
       return;
     }
     s.createdInVm = true;
@@ -1365,7 +1203,7 @@ export class ProxyWasmHost {
 
   /** CHECK_FAIL_HTTP: true when the VM is failed (and the stream got its 503 unless fail-open). */
   private checkFail(s: StreamContext): boolean {
-    if (!this.failed) return false;
+    if (!this.vm.failed) return false;
     if (this.opts.failOpen) return true;
     if (!s.streamFailed) {
       s.streamFailed = true;
@@ -1450,11 +1288,11 @@ export class ProxyWasmHost {
       status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
     } else {
       const name = isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
-      const f = this.fn[name];
+      const f = this.vm.fn[name];
       let r = 0;
       if (f) {
         const args = this.abiVersion === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0];
-        r = this.guestCall(s, name, f, args);
+        r = this.vm.guestCall(s, name, f, args);
       }
       if (this.checkFail(s)) {
         status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
@@ -1462,7 +1300,7 @@ export class ProxyWasmHost {
         status = this.convertHeaders(r);
       }
     }
-    this.stopNextIteration = false;
+    this.vm.stopNextIteration = false;
     // Envoy maps the proxy-wasm status onto Http::FilterHeadersStatus; ContinueAndEndStream -> Continue.
     if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) {
       d.headersRef = false;
@@ -1470,12 +1308,12 @@ export class ProxyWasmHost {
     } else if (!d.complete && !(isReq && s.decodingAborted)) {
       d.stopped = 'headers';
     }
-    this.drainAfterActions();
+    this.vm.drainAfterActions();
     return status;
   }
 
   private convertHeaders(r: number): number {
-    if (this.stopNextIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) {
+    if (this.vm.stopNextIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) {
       return FilterHeadersStatus.StopAllIterationAndWatermark;
     }
     if (r === FilterHeadersStatus.StopIteration) return FilterHeadersStatus.StopAllIterationAndWatermark;
@@ -1483,12 +1321,12 @@ export class ProxyWasmHost {
   }
 
   private convertData(r: number): number {
-    if (this.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer) return FilterDataStatus.StopIterationNoBuffer;
+    if (this.vm.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer) return FilterDataStatus.StopIterationNoBuffer;
     return r;
   }
 
   private convertTrailers(r: number): number {
-    if (this.stopNextIteration || r > FilterTrailersStatus.StopIteration) return FilterTrailersStatus.StopIteration;
+    if (this.vm.stopNextIteration || r > FilterTrailersStatus.StopIteration) return FilterTrailersStatus.StopIteration;
     return r;
   }
 
@@ -1524,15 +1362,15 @@ export class ProxyWasmHost {
       status = this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
     } else {
       const name = isReq ? 'proxy_on_request_body' : 'proxy_on_response_body';
-      const f = this.fn[name];
-      const r = f ? this.guestCall(s, name, f, [s.id, visible.data.length, eos ? 1 : 0]) : 0;
+      const f = this.vm.fn[name];
+      const r = f ? this.vm.guestCall(s, name, f, [s.id, visible.data.length, eos ? 1 : 0]) : 0;
       status = this.checkFail(s)
         ? (this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer)
         : this.convertData(r);
     }
-    this.stopNextIteration = false;
+    this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
-      this.drainAfterActions();
+      this.vm.drainAfterActions();
       return status;
     }
     const wasBuffering = d.bufferingForFilter;
@@ -1560,7 +1398,7 @@ export class ProxyWasmHost {
         d.stopped = 'data';
         break;
     }
-    this.drainAfterActions();
+    this.vm.drainAfterActions();
     return status;
   }
 
@@ -1592,15 +1430,15 @@ export class ProxyWasmHost {
       status = this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration;
     } else {
       const name = isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
-      const f = this.fn[name];
-      const r = f ? this.guestCall(s, name, f, [s.id, map.size]) : 0;
+      const f = this.vm.fn[name];
+      const r = f ? this.vm.guestCall(s, name, f, [s.id, map.size]) : 0;
       status = this.checkFail(s)
         ? (this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration)
         : this.convertTrailers(r);
     }
-    this.stopNextIteration = false;
+    this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
-      this.drainAfterActions();
+      this.vm.drainAfterActions();
       return status;
     }
     if (status === FilterTrailersStatus.Continue) {
@@ -1615,7 +1453,7 @@ export class ProxyWasmHost {
     } else {
       d.stopped = 'trailers';
     }
-    this.drainAfterActions();
+    this.vm.drainAfterActions();
     return status;
   }
 
@@ -1773,24 +1611,24 @@ export class ProxyWasmHost {
     if (!s.bypass) {
       if (!s.createdInVm) this.onCreate(s);
       s.accessLogPhase = true;
-      if (!this.failed) this.callVoid(s, 'proxy_on_log', s.id);
+      if (!this.vm.failed) this.vm.callVoid(s, 'proxy_on_log', s.id);
       s.accessLogPhase = false;
-      if (!this.failed) this.callWord(s, 'proxy_on_done', [s.id], 1);
-      if (s.createdInVm && !this.failed) this.callVoid(s, 'proxy_on_delete', s.id);
+      if (!this.vm.failed) this.vm.callWord(s, 'proxy_on_done', [s.id], 1);
+      if (s.createdInVm && !this.vm.failed) this.vm.callVoid(s, 'proxy_on_delete', s.id);
     }
     s.completed = true;
     s.req.headersRef = s.resp.headersRef = s.req.trailersRef = s.resp.trailersRef = false;
-    this.contexts.delete(id);
+    this.vm.contexts.delete(id);
     // Keep recent streams inspectable. Ids are sequential, so dropping id - N is O(1); iterating a
     // Map from the front after many deletes is not (V8 keeps the holes until it rehashes).
     this.finished.set(id, s);
-    this.finished.delete(id - (this.traceOn ? HISTORY : SHORT_HISTORY).streams);
+    this.finished.delete(id - (this.vm.traceOn ? HISTORY : SHORT_HISTORY).streams);
   }
 
   private readonly finished = new Map<number, StreamContext>();
 
   private anyStream(id: number): StreamContext {
-    const c = this.contexts.get(id) ?? this.finished.get(id);
+    const c = this.vm.contexts.get(id) ?? this.finished.get(id);
     if (!(c instanceof StreamContext)) throw new Error(`no HTTP stream context ${id}`);
     return c;
   }
@@ -1852,7 +1690,7 @@ export class ProxyWasmHost {
   getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
     const out: HttpCallout[] = [];
     // Pending calls are few; don't walk the whole history for them.
-    const source = filter?.pending === true ? this.root.pending.values() : this.callouts.values();
+    const source = filter?.pending === true ? this.vm.root.pending.values() : this.callouts.values();
     for (const r of source) {
       if (filter?.contextId !== undefined && r.originContextId !== filter.contextId) continue;
       if (filter?.pending !== undefined && r.pending !== filter.pending) continue;
@@ -1871,7 +1709,7 @@ export class ProxyWasmHost {
   }
 
   private pendingCallout(token: number): CalloutRecord {
-    const r = this.root.pending.get(token);
+    const r = this.vm.root.pending.get(token);
     if (!r) throw new Error(`no pending http call with token ${token}`);
     if (r.cancel) {
       r.cancel();
@@ -1885,7 +1723,7 @@ export class ProxyWasmHost {
   respondToHttpCall(token: number, reply: CalloutReply): void {
     this.assertUsable();
     this.pendingCallout(token);
-    this.deliverSuccess(this.root, token, {
+    this.deliverSuccess(this.vm.root, token, {
       headers: reply.headers.map(([k, v]) => [lowerKey(k), v]),
       body: toBytes(reply.body),
       trailers: (reply.trailers ?? []).map(([k, v]) => [lowerKey(k), v]),
@@ -1896,14 +1734,14 @@ export class ProxyWasmHost {
   failHttpCall(token: number): void {
     this.assertUsable();
     this.pendingCallout(token);
-    this.deliverFailure(this.root, token);
+    this.deliverFailure(this.vm.root, token);
   }
 
   /** The router's timeout reply: a success with 504 "upstream request timeout". */
   timeoutHttpCall(token: number): void {
     this.assertUsable();
     this.pendingCallout(token);
-    this.deliverSuccess(this.root, token, routerReply(504, UPSTREAM_TIMEOUT_BODY));
+    this.deliverSuccess(this.vm.root, token, routerReply(504, UPSTREAM_TIMEOUT_BODY));
   }
 
   /** Resolves once every real-network callout has been delivered. */
@@ -1913,11 +1751,11 @@ export class ProxyWasmHost {
   }
 
   getLogs(minLevel: LogLevel = LogLevel.trace): LogEntry[] {
-    return this.logs.filter((l) => l.level >= minLevel);
+    return this.logs.atLeast(minLevel);
   }
 
   clearLogs(): void {
-    this.logs = [];
+    this.logs.clear();
   }
 
   private metric(type: number, name: string): Metric | undefined {
@@ -1944,11 +1782,11 @@ export class ProxyWasmHost {
   }
 
   getVmCallTrace(): Array<{ fn: string; args: number[] }> {
-    return this.trace.map((t) => ({ fn: t.fn, args: t.args.slice() }));
+    return this.vm.trace.map((t) => ({ fn: t.fn, args: t.args.slice() }));
   }
 
   clearVmCallTrace(): void {
-    this.trace = [];
+    this.vm.trace = [];
   }
 
   /** Host functions the guest called (needs `traceHostCalls`), with the effective context at the time. */
@@ -1961,7 +1799,7 @@ export class ProxyWasmHost {
   }
 
   setVmCallTrace(on: boolean): void {
-    this.traceOn = on;
+    this.vm.traceOn = on;
   }
 
   getProperty(path: string): PropertyValue | undefined {
@@ -1979,7 +1817,7 @@ export class ProxyWasmHost {
   /** proxy_on_tick(root). */
   tick(): void {
     this.assertUsable();
-    if (!this.failed) this.callVoid(this.root, 'proxy_on_tick', 1);
+    if (!this.vm.failed) this.vm.callVoid(this.vm.root, 'proxy_on_tick', 1);
   }
 
   /** Runs proxy_on_tick on a real timer with the period the plugin set (the gateway uses this). */
@@ -1990,7 +1828,7 @@ export class ProxyWasmHost {
 
   private armTicks(): void {
     this.stopTicks();
-    if (this.tickPeriodMs === 0 || this.failed || this.shutDown) return;
+    if (this.tickPeriodMs === 0 || this.vm.failed || this.shutDown) return;
     this.tickTimer = setInterval(() => this.tick(), this.tickPeriodMs);
     this.tickTimer.unref();
   }
@@ -2001,12 +1839,12 @@ export class ProxyWasmHost {
   }
 
   isFailed(): boolean {
-    return this.failed;
+    return this.vm.failed;
   }
 
   /** Current size of the guest's linear memory in bytes. */
   memoryBytes(): number {
-    return this.mem.size;
+    return this.vm.mem.size;
   }
 
   /** Raw exports, for benchmarks and low-level tests. */
@@ -2017,21 +1855,21 @@ export class ProxyWasmHost {
   /** Root on_done then on_delete; pending callouts are cancelled and never delivered. */
   shutdown(): void {
     if (this.shutDown) return;
-    if (!this.failed) {
-      const done = this.callWord(this.root, 'proxy_on_done', [1], 1);
-      if (done !== 0 || this.failed) {
-        if (!this.failed) this.callVoid(this.root, 'proxy_on_delete', 1);
+    if (!this.vm.failed) {
+      const done = this.vm.callWord(this.vm.root, 'proxy_on_done', [1], 1);
+      if (done !== 0 || this.vm.failed) {
+        if (!this.vm.failed) this.vm.callVoid(this.vm.root, 'proxy_on_delete', 1);
       } else {
         this.rootDonePending = true;
       }
     }
     this.shutDown = true;
     this.stopTicks();
-    for (const r of this.root.pending.values()) {
+    for (const r of this.vm.root.pending.values()) {
       r.cancel?.();
       r.pending = false;
     }
-    this.root.pending.clear();
+    this.vm.root.pending.clear();
     this.realPending = 0;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
