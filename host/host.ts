@@ -3,7 +3,6 @@
 // reference/proxy-wasm-host.md §2 for the rules each piece follows.
 
 import http from 'node:http';
-import { randomFillSync } from 'node:crypto';
 import {
   type AbiVersion,
   BufferType,
@@ -32,6 +31,7 @@ import {
 import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
+import { wasiFunction } from './wasi.js';
 import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
@@ -134,7 +134,6 @@ export interface CalloutReply {
   trailers?: Headers;
 }
 
-const encoder = new TextEncoder();
 const toBytes = (b: Bytes | undefined): Uint8Array =>
   b === undefined ? EMPTY : typeof b === 'string' ? utf8(b) : b;
 
@@ -370,7 +369,8 @@ export class ProxyWasmHost {
       env[name] = impl;
     }
     const wasi: Record<string, unknown> = {};
-    for (const name of Object.keys(WASI_FUNCTIONS)) wasi[name] = this.wasiFunction(name);
+    const wasiOptions = { now: this.now, environment: this.opts.environment ?? {} };
+    for (const name of Object.keys(WASI_FUNCTIONS)) wasi[name] = this.vm.guarded(name, wasiFunction(name, this.vm, wasiOptions));
     const imports: WebAssembly.Imports = { env: env as WebAssembly.ModuleImports };
     for (const m of WASI_MODULES) imports[m] = wasi as WebAssembly.ModuleImports;
     void info;
@@ -965,141 +965,6 @@ export class ProxyWasmHost {
     const m = this.metricsById.get(id >>> 0);
     if (!m) return WasmResult.NotFound;
     return this.vm.mem.setU64(resultPtr, m.value) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // WASI (cpp-host exports.cc wasi_unstable_*; identical under wasi_snapshot_preview1)
-
-  private wasiFunction(name: string): HostFn {
-    const g = (f: HostFn) => this.vm.guarded(name, f);
-    switch (name) {
-      case 'fd_write':
-      case 'fd_pwrite':
-        return name === 'fd_write'
-          ? g((fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => this.wasiWrite(fd, iovs, iovsLen, nwrittenPtr))
-          : g((fd: number, iovs: number, iovsLen: number, _offset: bigint, nwrittenPtr: number) =>
-            this.wasiWrite(fd, iovs, iovsLen, nwrittenPtr));
-      case 'proc_exit':
-        // Envoy logs and returns; AS follows proc_exit with `unreachable`, which is the trap.
-        return g((_code: number) => { this.vm.hostLog(LogLevel.error, 'wasi_unstable proc_exit'); });
-      case 'clock_time_get':
-        return g((id: number, _precision: bigint, resultPtr: number) => {
-          let t: bigint;
-          if (id === 0) t = this.now();
-          else if (id === 1) t = process.hrtime.bigint();
-          else return 58;
-          return this.vm.mem.setU64(resultPtr, t) ? 0 : 21;
-        });
-      case 'clock_res_get':
-        return g((id: number, resultPtr: number) => {
-          if (id !== 0 && id !== 1) return 58;
-          return this.vm.mem.setU64(resultPtr, 1n) ? 0 : 21;
-        });
-      case 'random_get':
-        return g((ptr: number, len: number) => {
-          if (len >>> 0 > 64 * 1024) return 28;
-          if (len === 0) return 0;
-          const bytes = randomFillSync(new Uint8Array(len >>> 0));
-          return this.vm.mem.setBytes(ptr, bytes) ? 0 : 21;
-        });
-      case 'environ_sizes_get':
-        return g((countPtr: number, sizePtr: number) => {
-          const env = Object.entries(this.opts.environment ?? {});
-          const size = env.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, 0);
-          return this.vm.mem.setU32(countPtr, env.length) && this.vm.mem.setU32(sizePtr, size) ? 0 : 21;
-        });
-      case 'environ_get':
-        return g((arrayPtr: number, bufPtr: number) => {
-          for (const [k, v] of Object.entries(this.opts.environment ?? {})) {
-            const data = encoder.encode(`${k}=${v}\0`);
-            if (!this.vm.mem.setU32(arrayPtr, bufPtr) || !this.vm.mem.setBytes(bufPtr, data)) return 21;
-            bufPtr += data.length;
-            arrayPtr += 4;
-          }
-          return 0;
-        });
-      case 'args_sizes_get':
-        return g((argcPtr: number, sizePtr: number) => (this.vm.mem.setU32(argcPtr, 0) && this.vm.mem.setU32(sizePtr, 0) ? 0 : 21));
-      case 'args_get':
-      case 'sched_yield':
-      case 'fd_advise':
-        return g(() => 0);
-      case 'poll_oneoff':
-        return g((_in: number, _out: number, _n: number, neventsPtr: number) => (this.vm.mem.setU32(neventsPtr, 0) ? 0 : 21));
-      case 'fd_fdstat_get':
-        return g((fd: number, statPtr: number) => {
-          if (fd !== 1 && fd !== 2) return 8;
-          const stat = new Uint8Array(24);
-          stat[8] = 64; // fs_rights_base = FD_WRITE
-          this.vm.mem.setBytes(statPtr, stat);
-          return 0;
-        });
-      case 'fd_seek':
-      case 'fd_close':
-        return g(() => { this.vm.hostLog(LogLevel.error, `wasi_unstable ${name}`); return 0; });
-      case 'fd_read':
-      case 'fd_pread':
-      case 'fd_fdstat_set_flags':
-      case 'fd_prestat_dir_name':
-        return g(() => 52);
-      case 'fd_prestat_get':
-      case 'fd_filestat_get':
-        return g(() => 8);
-      case 'path_open':
-        return g(() => 44);
-      case 'fd_allocate':
-      case 'fd_datasync':
-      case 'fd_fdstat_set_rights':
-      case 'fd_filestat_set_size':
-      case 'fd_filestat_set_times':
-      case 'fd_sync':
-        return g((fd: number) => (fd === 1 || fd === 2 ? 0 : 8));
-      case 'fd_tell':
-        return g((fd: number, ptr: number) => {
-          if (fd !== 1 && fd !== 2) return 8;
-          return this.vm.mem.setU64(ptr, 0n) ? 0 : 21;
-        });
-      case 'fd_renumber':
-        return g((fd: number, to: number) => ((fd === 1 || fd === 2) && (to === 1 || to === 2) ? 58 : 8));
-      case 'fd_readdir':
-        return g((_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (this.vm.mem.setU32(nreadPtr, 0) ? 20 : 21));
-      case 'path_readlink':
-        return g((_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) => (this.vm.mem.setU32(retPtr, 0) ? 58 : 21));
-      case 'sock_accept':
-        return g((_a: number, _b: number, retPtr: number) => (this.vm.mem.setU32(retPtr, 0) ? 58 : 21));
-      case 'sock_recv':
-        return g((_a: number, _b: number, _c: number, _d: number, r0: number, r1: number) =>
-          (this.vm.mem.setU32(r0, 0) && this.vm.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21));
-      case 'sock_send':
-        return g((_a: number, _b: number, _c: number, _d: number, r0: number) => (this.vm.mem.setU32(r0, 0) ? 58 : 21));
-      default:
-        return g(() => 58); // path_* and sock_shutdown: ENOTSUP
-    }
-  }
-
-  private wasiWrite(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number): number {
-    let level: LogLevel;
-    if (fd === 1) level = LogLevel.info;
-    else if (fd === 2) level = LogLevel.error;
-    else return 8;
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < iovsLen >>> 0; i++) {
-      const buf = this.vm.mem.getU32(iovs + i * 8);
-      const len = this.vm.mem.getU32(iovs + i * 8 + 4);
-      if (buf === null || len === null) return 21;
-      if (len !== 0) {
-        const v = this.vm.mem.copy(buf, len);
-        if (v === null) return 21;
-        parts.push(v);
-      }
-    }
-    const bytes = Buffer.concat(parts);
-    if (bytes.length > 0) {
-      let s = bytes.toString('utf8');
-      if (s.endsWith('\n')) s = s.slice(0, -1);
-      this.vm.guestLog(level, s);
-    }
-    return this.vm.mem.setU32(nwrittenPtr, bytes.length) ? 0 : 21;
   }
 
   // ---------------------------------------------------------------------------------------------
