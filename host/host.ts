@@ -32,6 +32,7 @@ import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
+import { MetricStore, metricFunctions } from './env-functions/metrics.js';
 import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
@@ -147,13 +148,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 
-interface Metric {
-  type: number;
-  name: string;
-  value: bigint;
-  samples: bigint[];
-}
-
 const compiled = new WeakMap<object, { module: WebAssembly.Module; info: ModuleInfo }>();
 
 /** Compile once and remember the parsed sections, so later hosts on the same bytes skip both steps. */
@@ -209,9 +203,7 @@ export class ProxyWasmHost {
   private nextStreamId = 2;
   private nextConnectionId = 1;
   private nextHttpCallId = 0;
-  private nextMetricId = [0, 1, 2];
-  private readonly metricsById = new Map<number, Metric>();
-  private readonly metricsByKey = new Map<string, Metric>();
+  private readonly metrics = new MetricStore();
   private readonly callouts = new Map<number, CalloutRecord>();
   private doneCallouts: number[] = [];
   private realPending = 0;
@@ -361,11 +353,14 @@ export class ProxyWasmHost {
 
   private buildImports(abi: AbiVersion, info: ModuleInfo): WebAssembly.Imports {
     const env: Record<string, unknown> = {};
+    const implemented: Record<string, HostFn> = {
+      ...metricFunctions(this.vm, this.metrics),
+    };
     const table = envoyImportTable(abi);
     for (const key of table.keys()) {
       const [mod, name] = [key.slice(0, key.indexOf('.')), key.slice(key.indexOf('.') + 1)];
       if (mod !== 'env') continue;
-      const impl = this.envFunction(name);
+      const impl = this.envFunction(name, implemented);
       env[name] = impl;
     }
     const wasi: Record<string, unknown> = {};
@@ -395,14 +390,14 @@ export class ProxyWasmHost {
   // ---------------------------------------------------------------------------------------------
   // Host functions (env)
 
-  private envFunction(name: string): HostFn {
+  private envFunction(name: string, implemented: Record<string, HostFn>): HostFn {
     switch (name) {
       case 'pthread_equal': return this.vm.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
       case 'emscripten_notify_memory_growth': return this.vm.guarded(name, (_index: number) => undefined);
       case 'envoy_resolve_dns': return this.vm.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
       default: break;
     }
-    const impl = (this as unknown as Record<string, unknown>)[`h_${name.slice('proxy_'.length)}`];
+    const impl = implemented[name] ?? (this as unknown as Record<string, unknown>)[`h_${name.slice('proxy_'.length)}`];
     if (typeof impl !== 'function') throw new Error(`host function ${name} is not implemented`);
     const bound = (impl as HostFn).bind(this);
     // proxy_log is allowed in every restricted phase: skip the check on the hottest host call.
@@ -914,58 +909,9 @@ export class ProxyWasmHost {
     return WasmResult.BadArgument;
   }
 
-  // Metrics -----------------------------------------------------------------------------------
 
-  private h_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
-    const name = this.vm.mem.string(namePtr, nameSize);
-    if (name === null) return WasmResult.InvalidMemoryAccess;
-    if (type >>> 0 > MetricType.Histogram) return WasmResult.BadArgument;
-    const key = `${type}\0${name}`;
-    let m = this.metricsByKey.get(key);
-    if (!m) {
-      m = { type, name, value: 0n, samples: [] };
-      this.metricsByKey.set(key, m);
-    }
-    this.nextMetricId[type]! += 4;
-    const id = this.nextMetricId[type]!;
-    this.metricsById.set(id, m);
-    return this.vm.mem.setU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_increment_metric(id: number, offset: bigint): number {
-    const type = (id >>> 0) & 3;
-    const m = this.metricsById.get(id >>> 0);
-    if (type === MetricType.Counter) {
-      if (!m) return WasmResult.NotFound;
-      if (offset <= 0n) return WasmResult.BadArgument;
-      m.value += offset;
-      return WasmResult.Ok;
-    }
-    if (type === MetricType.Gauge) {
-      if (!m) return WasmResult.NotFound;
-      m.value += offset;
-      return WasmResult.Ok;
-    }
-    return WasmResult.BadArgument;
-  }
 
-  private h_record_metric(id: number, value: bigint): number {
-    const m = this.metricsById.get(id >>> 0);
-    if (!m) return WasmResult.NotFound;
-    const v = BigInt.asUintN(64, value);
-    if (m.type === MetricType.Counter) m.value += v;
-    else if (m.type === MetricType.Gauge) m.value = v;
-    else m.samples.push(v);
-    return WasmResult.Ok;
-  }
-
-  private h_get_metric(id: number, resultPtr: number): number {
-    const type = (id >>> 0) & 3;
-    if (type === MetricType.Histogram || type === 3) return WasmResult.BadArgument;
-    const m = this.metricsById.get(id >>> 0);
-    if (!m) return WasmResult.NotFound;
-    return this.vm.mem.setU64(resultPtr, m.value) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
   // ---------------------------------------------------------------------------------------------
   // http_call delivery (Envoy Context::onHttpCallSuccess / onHttpCallFailure)
@@ -1623,27 +1569,21 @@ export class ProxyWasmHost {
     this.logs.clear();
   }
 
-  private metric(type: number, name: string): Metric | undefined {
-    return this.metricsByKey.get(`${type}\0${name}`);
-  }
-
   getCounter(name: string): bigint | undefined {
-    return this.metric(MetricType.Counter, name)?.value;
+    return this.metrics.counter(name);
   }
 
   getGauge(name: string): bigint | undefined {
-    return this.metric(MetricType.Gauge, name)?.value;
+    return this.metrics.gauge(name);
   }
 
   getHistogram(name: string): bigint[] | undefined {
-    return this.metric(MetricType.Histogram, name)?.samples.slice();
+    return this.metrics.histogram(name);
   }
 
   /** Every metric by name: counters and gauges as their value, histograms as their samples. */
   getMetrics(): Record<string, bigint | bigint[]> {
-    const out: Record<string, bigint | bigint[]> = {};
-    for (const m of this.metricsByKey.values()) out[m.name] = m.type === MetricType.Histogram ? m.samples.slice() : m.value;
-    return out;
+    return this.metrics.all();
   }
 
   getVmCallTrace(): Array<{ fn: string; args: number[] }> {
