@@ -33,6 +33,7 @@ import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
+import { sharedDataFunctions } from './env-functions/shared-data.js';
 import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
@@ -218,11 +219,6 @@ export class ProxyWasmHost {
   private tickTimer: NodeJS.Timeout | undefined;
   private realTicks = false;
   private rootDonePending = false;
-  private readonly sharedData = new Map<string, { value: Uint8Array; cas: number }>();
-  private nextCas = 1;
-  private readonly queues = new Map<string, number>();
-  private readonly queueData = new Map<number, Uint8Array[]>();
-  private nextQueueToken = 1;
 
   private readonly pluginConfig: Uint8Array;
   private readonly vmConfig: Uint8Array;
@@ -355,6 +351,9 @@ export class ProxyWasmHost {
     const env: Record<string, unknown> = {};
     const implemented: Record<string, HostFn> = {
       ...metricFunctions(this.vm, this.metrics),
+      ...sharedDataFunctions(this.vm, (token) => {
+        if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
+      }),
     };
     const table = envoyImportTable(abi);
     for (const key of table.keys()) {
@@ -541,66 +540,11 @@ export class ProxyWasmHost {
     return this.vm.mem.setU64(ptr, this.now()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
-  // Shared data and queues (process-wide in Envoy, keyed by vm_id; here per host).
-  private h_get_shared_data(keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number, casPtr: number): number {
-    const key = this.vm.mem.string(keyPtr, keySize);
-    if (key === null) return WasmResult.InvalidMemoryAccess;
-    const e = this.sharedData.get(key);
-    if (!e) return WasmResult.NotFound;
-    if (!this.vm.copyOut(e.value, vPtrPtr, vSizePtr)) return WasmResult.InvalidMemoryAccess;
-    return this.vm.mem.setU32(casPtr, e.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_set_shared_data(keyPtr: number, keySize: number, vPtr: number, vSize: number, cas: number): number {
-    const key = this.vm.mem.string(keyPtr, keySize);
-    const value = this.vm.mem.copy(vPtr, vSize);
-    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-    const e = this.sharedData.get(key);
-    if (e && cas !== 0 && cas >>> 0 !== e.cas) return WasmResult.CasMismatch;
-    this.sharedData.set(key, { value, cas: this.nextCas++ });
-    return WasmResult.Ok;
-  }
 
-  private h_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number): number {
-    const name = this.vm.mem.string(namePtr, nameSize);
-    if (name === null) return WasmResult.InvalidMemoryAccess;
-    let token = this.queues.get(name);
-    if (token === undefined) {
-      token = this.nextQueueToken++;
-      this.queues.set(name, token);
-      this.queueData.set(token, []);
-    }
-    return this.vm.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_resolve_shared_queue(vmPtr: number, vmSize: number, namePtr: number, nameSize: number, tokenPtr: number): number {
-    const name = this.vm.mem.string(namePtr, nameSize);
-    if (name === null || this.vm.mem.view(vmPtr, vmSize) === null) return WasmResult.InvalidMemoryAccess;
-    const token = this.queues.get(name);
-    if (token === undefined) return WasmResult.NotFound;
-    return this.vm.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number): number {
-    const data = this.vm.mem.copy(dataPtr, dataSize);
-    if (data === null) return WasmResult.InvalidMemoryAccess;
-    const q = this.queueData.get(token >>> 0);
-    if (!q) return WasmResult.NotFound;
-    q.push(data);
-    // Envoy posts onQueueReady to the owning root's dispatcher: it never runs inline.
-    setImmediate(() => {
-      if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token >>> 0);
-    });
-    return WasmResult.Ok;
-  }
 
-  private h_dequeue_shared_queue(token: number, ptrPtr: number, sizePtr: number): number {
-    const q = this.queueData.get(token >>> 0);
-    if (!q) return WasmResult.NotFound;
-    const item = q.shift();
-    if (item === undefined) return WasmResult.Empty;
-    return this.vm.copyOut(item, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
   // Header maps -------------------------------------------------------------------------------
 
