@@ -32,6 +32,7 @@ import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
+import { headerMapFunctions } from './env-functions/headers.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
 import { sharedDataFunctions } from './env-functions/shared-data.js';
 import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
@@ -350,6 +351,7 @@ export class ProxyWasmHost {
   private buildImports(abi: AbiVersion, info: ModuleInfo): WebAssembly.Imports {
     const env: Record<string, unknown> = {};
     const implemented: Record<string, HostFn> = {
+      ...headerMapFunctions(this.vm, abi),
       ...metricFunctions(this.vm, this.metrics),
       ...sharedDataFunctions(this.vm, (token) => {
         if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
@@ -546,142 +548,16 @@ export class ProxyWasmHost {
 
 
 
-  // Header maps -------------------------------------------------------------------------------
 
-  /** Context::getMap: the mutable map, or null when Envoy holds no pointer to it right now. */
-  private mutableMap(type: number): HeaderMap | null {
-    const c = this.vm.ctx();
-    if (!(c instanceof StreamContext)) return null;
-    switch (type) {
-      case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
-      case HeaderMapType.RequestTrailers: return this.trailersForWrite(c, c.req);
-      case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
-      case HeaderMapType.ResponseTrailers: return this.trailersForWrite(c, c.resp);
-      default: return null;
-    }
-  }
 
-  /** Envoy adds trailers on demand in the last body callback (addDecodedTrailers). */
-  private trailersForWrite(c: StreamContext, d: Direction): HeaderMap | null {
-    if (d.trailersRef) return d.trailers;
-    if (d.body !== null && d.endSeen && d.trailers === null && !c.accessLogPhase) {
-      d.trailers = new HeaderMap();
-      d.trailersRef = true;
-      return d.trailers;
-    }
-    return null;
-  }
 
-  /** Context::getConstMap. */
-  private constMap(type: number): HeaderMap | null {
-    const c = this.vm.ctx();
-    switch (type) {
-      case HeaderMapType.HttpCallResponseHeaders: return this.vm.rootOf(c).httpCallResponse?.headers ?? null;
-      case HeaderMapType.HttpCallResponseTrailers: return this.vm.rootOf(c).httpCallResponse?.trailers ?? null;
-      case HeaderMapType.GrpcReceiveInitialMetadata:
-      case HeaderMapType.GrpcReceiveTrailingMetadata:
-        return null;
-      default: break;
-    }
-    if (!(c instanceof StreamContext)) return null;
-    if (c.accessLogPhase) {
-      switch (type) {
-        case HeaderMapType.RequestHeaders: return c.req.headers;
-        case HeaderMapType.RequestTrailers: return null;
-        case HeaderMapType.ResponseHeaders: return c.resp.headers;
-        case HeaderMapType.ResponseTrailers: return c.resp.trailers;
-        default: return null;
-      }
-    }
-    switch (type) {
-      case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
-      case HeaderMapType.RequestTrailers: return c.req.trailersRef ? c.req.trailers : null;
-      case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
-      case HeaderMapType.ResponseTrailers: return c.resp.trailersRef ? c.resp.trailers : null;
-      default: return null;
-    }
-  }
 
-  private inAccessLogPhase(): boolean {
-    const c = this.vm.ctx();
-    return c instanceof StreamContext && c.accessLogPhase;
-  }
 
-  private h_get_header_map_value(type: number, keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.vm.mem.string(keyPtr, keySize);
-    if (key === null) return WasmResult.InvalidMemoryAccess;
-    const map = this.constMap(type);
-    if (!map) {
-      if (this.inAccessLogPhase()) {
-        if (this.abiVersion === '0.1.0') return this.vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-        return WasmResult.NotFound;
-      }
-      return WasmResult.BadArgument;
-    }
-    const v = map.get(key);
-    if (v === undefined) {
-      if (this.abiVersion === '0.1.0') return this.vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-      return WasmResult.NotFound;
-    }
-    return this.vm.copyOut(utf8(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const map = this.constMap(type);
-    const data = map && map.size > 0 ? encodePairs(map.entries()) : EMPTY;
-    return this.vm.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_set_header_map_pairs(type: number, ptr: number, size: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const data = this.vm.mem.view(ptr, size);
-    if (data === null) return WasmResult.InvalidMemoryAccess;
-    const map = this.mutableMap(type);
-    if (!map) return WasmResult.BadArgument;
-    map.setAll(decodePairs(data));
-    return WasmResult.Ok;
-  }
 
-  private h_get_header_map_size(type: number, resultPtr: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const map = this.mutableMap(type);
-    if (!map) return WasmResult.BadArgument;
-    return this.vm.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.vm.mem.string(kPtr, kSize);
-    const value = this.vm.mem.string(vPtr, vSize);
-    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-    const map = this.mutableMap(type);
-    if (!map) return WasmResult.BadArgument;
-    map.add(key, value);
-    return WasmResult.Ok;
-  }
 
-  private h_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.vm.mem.string(kPtr, kSize);
-    const value = this.vm.mem.string(vPtr, vSize);
-    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-    const map = this.mutableMap(type);
-    if (!map) return WasmResult.BadArgument;
-    map.replace(key, value);
-    return WasmResult.Ok;
-  }
-
-  private h_remove_header_map_value(type: number, kPtr: number, kSize: number): number {
-    if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-    const key = this.vm.mem.string(kPtr, kSize);
-    if (key === null) return WasmResult.InvalidMemoryAccess;
-    const map = this.mutableMap(type);
-    if (!map) return WasmResult.BadArgument;
-    map.remove(key);
-    return WasmResult.Ok;
-  }
 
   // Buffers -----------------------------------------------------------------------------------
 
