@@ -28,10 +28,12 @@ import {
   routerReply,
   sendCallout,
 } from './http-call.js';
+import { type Bytes, concat, toBytes } from './bytes.js';
 import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
+import { bufferFunctions } from './env-functions/buffers.js';
 import { headerMapFunctions } from './env-functions/headers.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
 import { sharedDataFunctions } from './env-functions/shared-data.js';
@@ -55,7 +57,7 @@ import { type ModuleInfo } from './wasm-binary.js';
 export { HostLoadError };
 
 export type { Headers } from './pairs.js';
-export type Bytes = Uint8Array | string;
+export type { Bytes } from './bytes.js';
 /** A translated FilterHeadersStatus / FilterDataStatus / FilterTrailersStatus value. */
 export type Action = number;
 
@@ -137,17 +139,6 @@ export interface CalloutReply {
   trailers?: Headers;
 }
 
-const toBytes = (b: Bytes | undefined): Uint8Array =>
-  b === undefined ? EMPTY : typeof b === 'string' ? utf8(b) : b;
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 
 const compiled = new WeakMap<object, { module: WebAssembly.Module; info: ModuleInfo }>();
@@ -352,6 +343,7 @@ export class ProxyWasmHost {
     const env: Record<string, unknown> = {};
     const implemented: Record<string, HostFn> = {
       ...headerMapFunctions(this.vm, abi),
+      ...bufferFunctions(this.vm, { vm: this.vmConfig, plugin: this.pluginConfig }),
       ...metricFunctions(this.vm, this.metrics),
       ...sharedDataFunctions(this.vm, (token) => {
         if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
@@ -559,78 +551,9 @@ export class ProxyWasmHost {
 
 
 
-  // Buffers -----------------------------------------------------------------------------------
 
-  /** Context::getBuffer. Returns null when Envoy returns nullptr (NotFound). */
-  private buffer(type: number): BodyRef | null {
-    const c = this.vm.ctx();
-    switch (type) {
-      case BufferType.VmConfiguration: return { data: this.vmConfig };
-      case BufferType.PluginConfiguration:
-        return c === this.vm.root && this.vm.root.pluginConfigReadable ? { data: this.pluginConfig } : null;
-      case BufferType.HttpCallResponseBody: {
-        const r = this.vm.rootOf(c).httpCallResponse;
-        return r && r.body ? { data: r.body } : null;
-      }
-      case BufferType.HttpRequestBody:
-      case BufferType.HttpResponseBody: {
-        if (!(c instanceof StreamContext)) return { data: EMPTY };
-        const d = type === BufferType.HttpRequestBody ? c.req : c.resp;
-        return d.body ?? { data: EMPTY };
-      }
-      default:
-        return { data: EMPTY };
-    }
-  }
 
-  private h_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number): number {
-    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
-    const buf = this.buffer(type >>> 0);
-    if (!buf) return WasmResult.NotFound;
-    let s = start >>> 0;
-    let len = length >>> 0;
-    if (s + len > 0xffffffff) return WasmResult.BadArgument;
-    const size = buf.data.length;
-    if (s > size) len = 0;
-    else if (s + len > size) len = size - s;
-    if (len === 0) {
-      return this.vm.mem.setU32(ptrPtr, 0) && this.vm.mem.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-    }
-    s = Math.min(s, size);
-    return this.vm.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
 
-  private h_get_buffer_status(type: number, lenPtr: number, flagsPtr: number): number {
-    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
-    const buf = this.buffer(type >>> 0);
-    if (!buf) return WasmResult.NotFound;
-    return this.vm.mem.setU32(lenPtr, buf.data.length) && this.vm.mem.setU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  private h_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
-    if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
-    const buf = this.buffer(type >>> 0);
-    if (!buf) return WasmResult.NotFound;
-    const data = this.vm.mem.copy(dataPtr, dataSize);
-    if (data === null) return WasmResult.InvalidMemoryAccess;
-    const c = this.vm.ctx();
-    const mutableBody = c instanceof StreamContext
-      && ((type === BufferType.HttpRequestBody && c.req.body === buf) || (type === BufferType.HttpResponseBody && c.resp.body === buf));
-    if (!mutableBody) return WasmResult.BadArgument;
-    const s = start >>> 0;
-    const len = length >>> 0;
-    const size = buf.data.length;
-    if (s === 0) {
-      if (len === 0) buf.data = concat(data, buf.data);
-      else if (len >= size) buf.data = data;
-      else return WasmResult.BadArgument;
-    } else if (s >= size) {
-      buf.data = concat(buf.data, data);
-    } else {
-      return WasmResult.BadArgument;
-    }
-    return WasmResult.Ok;
-  }
 
   // http_call ---------------------------------------------------------------------------------
 
