@@ -37,6 +37,8 @@ export class GuestCalls {
   /** Set by proxy_send_local_response: the callback's status is overridden with Stop*. */
   stopNextIteration = false;
   failed = false;
+  /** shutdown() ran: nothing enters the guest any more. */
+  shutDown = false;
 
   traceOn: boolean;
   trace: Array<{ fn: string; args: number[] }> = [];
@@ -50,6 +52,10 @@ export class GuestCalls {
     this.traceOn = traceOn;
     this.contexts.set(0, this.vmContext);
     this.contexts.set(1, this.root);
+  }
+
+  assertUsable(): void {
+    if (this.shutDown) throw new Error('ProxyWasmHost was shut down');
   }
 
   attach(mem: GuestMemory, fn: Record<string, GuestFn | undefined>): void {

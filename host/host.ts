@@ -5,14 +5,7 @@
 import http from 'node:http';
 import {
   type AbiVersion,
-  BufferType,
-  FilterDataStatus,
-  FilterHeadersStatus,
-  FilterTrailersStatus,
-  GrpcStatus,
-  HeaderMapType,
   LogLevel,
-  MetricType,
   START_ALLOWED_HOSTCALLS,
   StreamType,
   WASI_FUNCTIONS,
@@ -28,19 +21,19 @@ import {
   routerReply,
   sendCallout,
 } from './http-call.js';
-import { type Bytes, concat, toBytes } from './bytes.js';
+import { type Bytes, toBytes } from './bytes.js';
 import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
+import { type Action, FilterManager } from './filter-manager.js';
 import { bufferFunctions } from './env-functions/buffers.js';
 import { headerMapFunctions } from './env-functions/headers.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
 import { sharedDataFunctions } from './env-functions/shared-data.js';
-import { type Headers, decodePairs, encodePairs, utf8 } from './pairs.js';
+import { type Headers, decodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
-  type BodyRef,
   type CalloutRecord,
   type DeliveredResponse,
   Direction,
@@ -50,6 +43,7 @@ import {
   StreamContext,
   type StreamInfoOptions,
   type StreamSink,
+  historyLimits,
 } from './stream.js';
 import { HostLoadError, checkLinkable, parseModuleLikeEnvoy } from './link-check.js';
 import { type ModuleInfo } from './wasm-binary.js';
@@ -58,8 +52,7 @@ export { HostLoadError };
 
 export type { Headers } from './pairs.js';
 export type { Bytes } from './bytes.js';
-/** A translated FilterHeadersStatus / FilterDataStatus / FilterTrailersStatus value. */
-export type Action = number;
+export type { Action } from './filter-manager.js';
 
 export interface HostOptions {
   wasm: Uint8Array | WebAssembly.Module;
@@ -169,21 +162,6 @@ async function loadModule(wasm: Uint8Array | WebAssembly.Module): Promise<{ modu
   return entry;
 }
 
-const HTTP_TO_GRPC: Record<number, number> = {
-  400: GrpcStatus.Internal,
-  401: GrpcStatus.Unauthenticated,
-  403: GrpcStatus.PermissionDenied,
-  404: GrpcStatus.Unimplemented,
-  429: GrpcStatus.Unavailable,
-  502: GrpcStatus.Unavailable,
-  503: GrpcStatus.Unavailable,
-  504: GrpcStatus.Unavailable,
-};
-
-// History kept for inspection after streams/callouts finish. Benchmarks turn `trace` off, which
-// also keeps the history short so finished requests die young instead of being promoted.
-const HISTORY = { streams: 1024, callouts: 10_000 };
-const SHORT_HISTORY = { streams: 32, callouts: 256 };
 
 export class ProxyWasmHost {
   readonly abiVersion: AbiVersion;
@@ -191,10 +169,7 @@ export class ProxyWasmHost {
 
   private readonly instance: WebAssembly.Instance;
 
-  private shutDown = false;
 
-  private nextStreamId = 2;
-  private nextConnectionId = 1;
   private nextHttpCallId = 0;
   private readonly metrics = new MetricStore();
   private readonly callouts = new Map<number, CalloutRecord>();
@@ -217,7 +192,7 @@ export class ProxyWasmHost {
   private readonly properties = new Map<string, PropertyValue>();
   private readonly identity: { rootId: string; pluginName: string; vmId: string };
   private readonly now: () => bigint;
-  private readonly streamDefaults: Required<StreamInfoOptions>;
+  private readonly streams: FilterManager;
 
   private constructor(
     private readonly opts: HostOptions,
@@ -233,11 +208,17 @@ export class ProxyWasmHost {
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, v);
     this.identity = { rootId: opts.rootId ?? '', pluginName: opts.pluginName ?? '', vmId: opts.vmId ?? '' };
     this.now = opts.now ?? (() => BigInt(Date.now()) * 1_000_000n);
-    this.streamDefaults = {
-      source: opts.streamInfo?.source ?? '127.0.0.1:0',
-      destination: opts.streamInfo?.destination ?? '127.0.0.1:0',
-      protocol: opts.streamInfo?.protocol ?? 'HTTP/1.1',
-    };
+    this.streams = new FilterManager(this.vm, {
+      abi,
+      failOpen: opts.failOpen ?? false,
+      now: this.now,
+      streamClock: opts.now ?? (() => Date.now()),
+      streamDefaults: {
+        source: opts.streamInfo?.source ?? '127.0.0.1:0',
+        destination: opts.streamInfo?.destination ?? '127.0.0.1:0',
+        protocol: opts.streamInfo?.protocol ?? 'HTTP/1.1',
+      },
+    });
     for (const [name, url] of Object.entries(opts.clusters ?? {})) {
       this.clusterUrls.set(name, url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url));
     }
@@ -346,7 +327,7 @@ export class ProxyWasmHost {
       ...bufferFunctions(this.vm, { vm: this.vmConfig, plugin: this.pluginConfig }),
       ...metricFunctions(this.vm, this.metrics),
       ...sharedDataFunctions(this.vm, (token) => {
-        if (!this.vm.failed && !this.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
+        if (!this.vm.failed && !this.vm.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
       }),
     };
     const table = envoyImportTable(abi);
@@ -462,7 +443,7 @@ export class ProxyWasmHost {
     if (type === StreamType.Downstream) return WasmResult.Ok;
     if (c instanceof StreamContext) {
       const dir = type === StreamType.Request ? c.req : c.resp;
-      this.vm.afterActions.push(() => this.resume(c, dir));
+      this.vm.afterActions.push(() => this.streams.resume(c, dir));
       // Envoy nulls the *request* pointers for both Request and Response (Context::continueStream).
       c.req.headersRef = false;
       c.req.body = null;
@@ -476,7 +457,7 @@ export class ProxyWasmHost {
     const c = this.vm.ctx();
     if (c instanceof StreamContext && (type === StreamType.Request || type === StreamType.Response)) {
       if (c.responseCodeDetails === undefined) c.responseCodeDetails = 'wasm_close_stream';
-      this.vm.afterActions.push(() => this.resetStream(c, 'wasm_close_stream'));
+      this.vm.afterActions.push(() => this.streams.resetStream(c, 'wasm_close_stream'));
     }
     return WasmResult.Ok;
   }
@@ -499,7 +480,7 @@ export class ProxyWasmHost {
         headers: extra,
         grpcStatus: grpcStatus | 0,
       };
-      this.vm.afterActions.push(() => this.sendLocalReply(c, reply));
+      this.vm.afterActions.push(() => this.streams.sendLocalReply(c, reply));
     }
     this.vm.stopNextIteration = true;
     return WasmResult.Ok;
@@ -622,7 +603,7 @@ export class ProxyWasmHost {
 
   private networkDone(deliver: () => void): void {
     this.realPending--;
-    if (!this.shutDown) deliver();
+    if (!this.vm.shutDown) deliver();
     if (this.realPending === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -707,511 +688,79 @@ export class ProxyWasmHost {
     record.pending = false;
     root.pending.delete(record.token);
     this.doneCallouts.push(record.token);
-    const keep = (this.vm.traceOn ? HISTORY : SHORT_HISTORY).callouts;
+    const keep = historyLimits(this.vm.traceOn).callouts;
     if (this.doneCallouts.length > keep) {
       for (const t of this.doneCallouts.splice(0, keep / 2)) this.callouts.delete(t);
     }
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Streams: the filter manager around one wasm filter
+  // Streams (the state machine is in filter-manager.ts)
 
   /** Allocates the next stream context id (2, 3, ...). on_context_create runs at request headers. */
   initializeHttpContext(info?: StreamInfoOptions): number {
-    this.assertUsable();
-    const id = this.nextStreamId++;
-    const s = new StreamContext(id, this.nextConnectionId++, info ? { ...this.streamDefaults, ...info } : this.streamDefaults, this.opts.now ? this.opts.now() : Date.now());
-    // wasm_filter.h createFilter: a failed VM with fail_open means no filter at all.
-    if (this.vm.failed && this.opts.failOpen) s.bypass = true;
-    this.vm.contexts.set(id, s);
-    return id;
+    return this.streams.initializeHttpContext(info);
   }
 
   /** Connects a stream to a sink (the gateway); direct-drive tests don't need one. */
   attachStreamSink(id: number, sink: StreamSink): void {
-    this.stream(id).sink = sink;
-  }
-
-  private stream(id: number): StreamContext {
-    const c = this.vm.contexts.get(id);
-    if (!(c instanceof StreamContext)) {
-      throw new Error(`no HTTP stream context ${id} (call initializeHttpContext first; completed streams are gone)`);
-    }
-    return c;
-  }
-
-  private assertUsable(): void {
-    if (this.shutDown) throw new Error('ProxyWasmHost was shut down');
-  }
-
-  /** ContextBase::onCreate. */
-  private onCreate(s: StreamContext): void {
-    if (!this.vm.failed && !s.createdInVm && this.vm.fn.proxy_on_context_create) {
-      this.vm.guestCall(s, 'proxy_on_context_create', this.vm.fn.proxy_on_context_create, [s.id, 1]);
-      s.createdInVm = true;
-      this.vm.afterCall();
-      return;
-    }
-    s.createdInVm = true;
-  }
-
-  /** CHECK_FAIL_HTTP: true when the VM is failed (and the stream got its 503 unless fail-open). */
-  private checkFail(s: StreamContext): boolean {
-    if (!this.vm.failed) return false;
-    if (this.opts.failOpen) return true;
-    if (!s.streamFailed) {
-      s.streamFailed = true;
-      this.failStream(s);
-    }
-    return true;
-  }
-
-  /** Envoy Context::failStream(Request): 503, empty body, gRPC Unavailable, details wasm_fail_stream. */
-  private failStream(s: StreamContext): void {
-    if (s.failureReplySent || s.completed) return;
-    s.failureReplySent = true;
-    this.sendLocalReply(s, {
-      statusCode: 503,
-      details: 'wasm_fail_stream',
-      body: EMPTY,
-      headers: [],
-      grpcStatus: GrpcStatus.Unavailable,
-    });
+    this.streams.attachStreamSink(id, sink);
   }
 
   callOnRequestHeaders(id: number, headers: Headers, endOfStream: boolean): Action {
-    const s = this.stream(id);
-    return this.decodeOrEncodeHeaders(s, s.req, headers, endOfStream);
+    return this.streams.callOnRequestHeaders(id, headers, endOfStream);
   }
 
   callOnResponseHeaders(id: number, headers: Headers, endOfStream: boolean): Action {
-    const s = this.stream(id);
-    if (s.localReply || s.resetDetails) return FilterHeadersStatus.Continue;
-    return this.decodeOrEncodeHeaders(s, s.resp, headers, endOfStream);
+    return this.streams.callOnResponseHeaders(id, headers, endOfStream);
   }
 
   callOnRequestBody(id: number, body: Bytes, endOfStream: boolean): Action {
-    const s = this.stream(id);
-    if (s.decodingAborted || s.resetDetails) return FilterDataStatus.Continue;
-    s.bytesReceived += toBytes(body).length;
-    return this.onData(s, s.req, toBytes(body), endOfStream);
+    return this.streams.callOnRequestBody(id, body, endOfStream);
   }
 
   callOnResponseBody(id: number, body: Bytes, endOfStream: boolean): Action {
-    const s = this.stream(id);
-    if (s.localReply || s.resetDetails) return FilterDataStatus.Continue;
-    s.bytesSent += toBytes(body).length;
-    return this.onData(s, s.resp, toBytes(body), endOfStream);
+    return this.streams.callOnResponseBody(id, body, endOfStream);
   }
 
   callOnRequestTrailers(id: number, trailers: Headers): Action {
-    const s = this.stream(id);
-    if (s.decodingAborted || s.resetDetails) return FilterTrailersStatus.Continue;
-    return this.onTrailers(s, s.req, trailers);
+    return this.streams.callOnRequestTrailers(id, trailers);
   }
 
   callOnResponseTrailers(id: number, trailers: Headers): Action {
-    const s = this.stream(id);
-    if (s.localReply || s.resetDetails) return FilterTrailersStatus.Continue;
-    return this.onTrailers(s, s.resp, trailers);
-  }
-
-  private isReq(s: StreamContext, d: Direction): boolean {
-    return d === s.req;
-  }
-
-  private decodeOrEncodeHeaders(s: StreamContext, d: Direction, headers: Headers, eos: boolean): Action {
-    this.assertUsable();
-    const isReq = this.isReq(s, d);
-    s.phase = isReq ? 'request_headers' : 'response_headers';
-    d.headers = new HeaderMap(headers);
-    d.endSeen = eos;
-    if (s.bypass) {
-      this.releaseHeaders(s, d, eos);
-      return FilterHeadersStatus.Continue;
-    }
-    // decodeHeaders: onCreate() first; encodeHeaders: nothing if never created or after failStream.
-    if (isReq) this.onCreate(s);
-    else if (!s.createdInVm || s.failureReplySent) {
-      this.releaseHeaders(s, d, eos);
-      return FilterHeadersStatus.Continue;
-    }
-    d.headersRef = true;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
-    } else {
-      const name = isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
-      const f = this.vm.fn[name];
-      let r = 0;
-      if (f) {
-        const args = this.abiVersion === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0];
-        r = this.vm.guestCall(s, name, f, args);
-      }
-      if (this.checkFail(s)) {
-        status = this.opts.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
-      } else {
-        status = this.convertHeaders(r);
-      }
-    }
-    this.vm.stopNextIteration = false;
-    // Envoy maps the proxy-wasm status onto Http::FilterHeadersStatus; ContinueAndEndStream -> Continue.
-    if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) {
-      d.headersRef = false;
-      this.releaseHeaders(s, d, eos);
-    } else if (!d.complete && !(isReq && s.decodingAborted)) {
-      d.stopped = 'headers';
-    }
-    this.vm.drainAfterActions();
-    return status;
-  }
-
-  private convertHeaders(r: number): number {
-    if (this.vm.stopNextIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) {
-      return FilterHeadersStatus.StopAllIterationAndWatermark;
-    }
-    if (r === FilterHeadersStatus.StopIteration) return FilterHeadersStatus.StopAllIterationAndWatermark;
-    return r;
-  }
-
-  private convertData(r: number): number {
-    if (this.vm.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer) return FilterDataStatus.StopIterationNoBuffer;
-    return r;
-  }
-
-  private convertTrailers(r: number): number {
-    if (this.vm.stopNextIteration || r > FilterTrailersStatus.StopIteration) return FilterTrailersStatus.StopIteration;
-    return r;
-  }
-
-  private onData(s: StreamContext, d: Direction, chunk: Uint8Array, eos: boolean): Action {
-    this.assertUsable();
-    const isReq = this.isReq(s, d);
-    s.phase = isReq ? 'request_body' : 'response_body';
-    d.endSeen ||= eos;
-    if (s.bypass) {
-      this.releaseData(s, d, chunk, eos);
-      return FilterDataStatus.Continue;
-    }
-    if (!s.createdInVm || (!isReq && s.failureReplySent)) {
-      this.releaseData(s, d, chunk, eos);
-      return FilterDataStatus.Continue;
-    }
-    if (d.stopped === 'headers') {
-      // Iteration stopped for all frame types: the filter manager buffers, the filter sees nothing yet.
-      d.buffered = concat(d.buffered, chunk);
-      return FilterDataStatus.StopIterationAndBuffer;
-    }
-    return this.deliverData(s, d, chunk, eos);
-  }
-
-  /** Context::decodeData/encodeData + the filter manager's reaction to the status. */
-  private deliverData(s: StreamContext, d: Direction, chunk: Uint8Array, eos: boolean): Action {
-    const isReq = this.isReq(s, d);
-    if (isReq && s.decodingAborted) return FilterDataStatus.Continue;
-    const visible: BodyRef = { data: d.bufferingForFilter ? concat(d.buffered, chunk) : chunk };
-    d.body = visible;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
-    } else {
-      const name = isReq ? 'proxy_on_request_body' : 'proxy_on_response_body';
-      const f = this.vm.fn[name];
-      const r = f ? this.vm.guestCall(s, name, f, [s.id, visible.data.length, eos ? 1 : 0]) : 0;
-      status = this.checkFail(s)
-        ? (this.opts.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer)
-        : this.convertData(r);
-    }
-    this.vm.stopNextIteration = false;
-    if (isReq && s.decodingAborted) {
-      this.vm.drainAfterActions();
-      return status;
-    }
-    const wasBuffering = d.bufferingForFilter;
-    d.bufferingForFilter = false;
-    switch (status) {
-      case FilterDataStatus.Continue: {
-        const out = wasBuffering ? visible.data : concat(d.buffered, visible.data);
-        d.buffered = EMPTY;
-        d.body = null;
-        d.stopped = 'none';
-        this.releaseData(s, d, out, eos);
-        break;
-      }
-      case FilterDataStatus.StopIterationAndBuffer:
-        d.buffered = wasBuffering ? visible.data : concat(d.buffered, visible.data);
-        d.bufferingForFilter = true;
-        d.stopped = 'data';
-        break;
-      case FilterDataStatus.StopIterationAndWatermark:
-        d.buffered = wasBuffering ? visible.data : concat(d.buffered, visible.data);
-        d.stopped = 'data';
-        break;
-      default: // StopIterationNoBuffer: the filter owns the data now
-        if (wasBuffering) d.buffered = EMPTY;
-        d.stopped = 'data';
-        break;
-    }
-    this.vm.drainAfterActions();
-    return status;
-  }
-
-  private onTrailers(s: StreamContext, d: Direction, trailers: Headers): Action {
-    this.assertUsable();
-    const isReq = this.isReq(s, d);
-    s.phase = isReq ? 'request_trailers' : 'response_trailers';
-    d.endSeen = true;
-    const map = new HeaderMap(trailers);
-    if (s.bypass || !s.createdInVm || (!isReq && s.failureReplySent)) {
-      d.trailers = map;
-      this.releaseTrailers(s, d);
-      return FilterTrailersStatus.Continue;
-    }
-    if (d.stopped === 'headers') {
-      d.heldTrailers = map;
-      return FilterTrailersStatus.StopIteration;
-    }
-    return this.deliverTrailers(s, d, map);
-  }
-
-  private deliverTrailers(s: StreamContext, d: Direction, map: HeaderMap): Action {
-    const isReq = this.isReq(s, d);
-    if (isReq && s.decodingAborted) return FilterTrailersStatus.Continue;
-    d.trailers = map;
-    d.trailersRef = true;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration;
-    } else {
-      const name = isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
-      const f = this.vm.fn[name];
-      const r = f ? this.vm.guestCall(s, name, f, [s.id, map.size]) : 0;
-      status = this.checkFail(s)
-        ? (this.opts.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration)
-        : this.convertTrailers(r);
-    }
-    this.vm.stopNextIteration = false;
-    if (isReq && s.decodingAborted) {
-      this.vm.drainAfterActions();
-      return status;
-    }
-    if (status === FilterTrailersStatus.Continue) {
-      d.trailersRef = false;
-      if (d.buffered.length > 0) {
-        const out = d.buffered;
-        d.buffered = EMPTY;
-        this.releaseData(s, d, out, false);
-      }
-      d.stopped = 'none';
-      this.releaseTrailers(s, d);
-    } else {
-      d.stopped = 'trailers';
-    }
-    this.vm.drainAfterActions();
-    return status;
-  }
-
-  /** continueDecoding()/continueEncoding() (deferred from proxy_continue_stream). */
-  private resume(s: StreamContext, d: Direction): void {
-    if (s.completed || s.resetDetails || d.complete) return;
-    if (this.isReq(s, d) && s.decodingAborted) return;
-    switch (d.stopped) {
-      case 'headers': {
-        d.stopped = 'none';
-        d.headersRef = false;
-        const moreToCome = !d.endSeen || d.buffered.length > 0 || d.heldTrailers !== null;
-        this.releaseHeaders(s, d, !moreToCome);
-        if (d.buffered.length > 0 || (d.endSeen && d.heldTrailers === null && !d.complete)) {
-          // Buffered data goes to this filter first (iterate_from_current_filter_).
-          const data = d.buffered;
-          d.buffered = EMPTY;
-          this.deliverData(s, d, data, d.endSeen && d.heldTrailers === null);
-          if (d.stopped !== 'none') return;
-        }
-        if (d.heldTrailers) {
-          const t = d.heldTrailers;
-          d.heldTrailers = null;
-          this.deliverTrailers(s, d, t);
-        }
-        return;
-      }
-      case 'data': {
-        d.stopped = 'none';
-        d.bufferingForFilter = false;
-        d.body = null;
-        const out = d.buffered;
-        d.buffered = EMPTY;
-        const ends = d.endSeen && d.trailers === null;
-        if (out.length > 0 || ends) this.releaseData(s, d, out, ends);
-        if (d.trailers !== null && !d.trailersRef) this.releaseTrailers(s, d);
-        return;
-      }
-      case 'trailers': {
-        d.stopped = 'none';
-        d.trailersRef = false;
-        if (d.buffered.length > 0) {
-          const out = d.buffered;
-          d.buffered = EMPTY;
-          this.releaseData(s, d, out, false);
-        }
-        this.releaseTrailers(s, d);
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private releaseHeaders(s: StreamContext, d: Direction, eos: boolean): void {
-    if (d.headersReleased) return;
-    d.headersReleased = true;
-    if (eos) d.complete = true;
-    if (!s.sink) return;
-    const h = d.headers ? d.headers.toArray() : [];
-    if (this.isReq(s, d)) s.sink.requestHeaders(h, eos);
-    else s.sink.responseHeaders(h, eos);
-  }
-
-  private releaseData(s: StreamContext, d: Direction, data: Uint8Array, eos: boolean): void {
-    if (d.complete) return;
-    if (!d.headersReleased) {
-      // Headers still held (e.g. the filter stopped headers and now continued through data).
-      this.releaseHeaders(s, d, false);
-    }
-    if (data.length > 0) d.releasedBody.push(data);
-    if (eos) d.complete = true;
-    if (this.isReq(s, d)) s.sink?.requestData(data, eos);
-    else s.sink?.responseData(data, eos);
-  }
-
-  private releaseTrailers(s: StreamContext, d: Direction): void {
-    if (d.complete) return;
-    if (!d.headersReleased) this.releaseHeaders(s, d, false);
-    d.complete = true;
-    if (!s.sink) return;
-    const t = d.trailers ? d.trailers.toArray() : [];
-    if (this.isReq(s, d)) s.sink.requestTrailers(t);
-    else s.sink.responseTrailers(t);
-  }
-
-  private resetStream(s: StreamContext, details: string): void {
-    if (s.completed || s.resetDetails) return;
-    s.resetDetails = details;
-    s.sink?.reset(details);
-  }
-
-  /** Envoy's FilterManager::sendLocalReply for a decoder filter. */
-  private sendLocalReply(s: StreamContext, reply: LocalReplyRecord): void {
-    if (s.completed || s.resetDetails) return;
-    const isGrpc = (s.req.headers?.get('content-type') ?? '').startsWith('application/grpc');
-    const headers = new HeaderMap([[':status', String(isGrpc ? 200 : reply.statusCode)]]);
-    for (const [k, v] of reply.headers) headers.add(k, v);
-    let body = reply.body;
-    if (isGrpc) {
-      headers.replace('content-type', 'application/grpc');
-      const grpc = reply.grpcStatus >= 0 && reply.grpcStatus <= 16
-        ? reply.grpcStatus
-        : HTTP_TO_GRPC[reply.statusCode] ?? GrpcStatus.Unknown;
-      headers.replace('grpc-status', String(grpc));
-      if (body.length > 0) headers.replace('grpc-message', encodeURIComponent(Buffer.from(body).toString('utf8')));
-      headers.remove('content-length');
-      body = EMPTY;
-    } else if (body.length > 0) {
-      headers.replace('content-length', String(body.length));
-      if (!headers.has('content-type')) headers.replace('content-type', 'text/plain');
-    } else {
-      headers.remove('content-length');
-      headers.remove('content-type');
-    }
-    s.responseCodeDetails ??= reply.details;
-    const record: LocalReplyRecord = { ...reply, headers: headers.toArray(), body };
-    if (s.resp.headers === null) {
-      // The response has not started: the reply goes through the encoder filters, this one included.
-      s.localReply = record;
-      s.decodingAborted = true;
-      s.req.stopped = 'none';
-      s.req.headersRef = false;
-      s.req.body = null;
-      s.sink?.localReplyStarted();
-      s.bytesSent += body.length;
-      this.decodeOrEncodeHeaders(s, s.resp, headers.toArray(), body.length === 0);
-      if (body.length > 0 && !s.resetDetails) this.onData(s, s.resp, body, true);
-    } else if (!s.resp.headersReleased) {
-      // Response headers are in the filter chain but not sent: bypass the filters (sendDirectLocalReply).
-      s.localReply = record;
-      s.decodingAborted = true;
-      s.sink?.localReplyStarted();
-      const d = s.resp;
-      d.headers = headers;
-      d.headersRef = false;
-      d.body = null;
-      d.buffered = EMPTY;
-      d.stopped = 'none';
-      d.releasedBody = [];
-      this.releaseHeaders(s, d, body.length === 0);
-      if (body.length > 0) this.releaseData(s, d, body, true);
-    } else {
-      this.resetStream(s, reply.details);
-    }
+    return this.streams.callOnResponseTrailers(id, trailers);
   }
 
   /** on_log, on_done, on_delete (Envoy HCM: log before destroying the filters). */
   completeHttpContext(id: number): void {
-    const s = this.stream(id);
-    this.assertUsable();
-    if (s.completed) return;
-    s.phase = 'completed';
-    s.completeTimeNs = this.now();
-    if (!s.bypass) {
-      if (!s.createdInVm) this.onCreate(s);
-      s.accessLogPhase = true;
-      if (!this.vm.failed) this.vm.callVoid(s, 'proxy_on_log', s.id);
-      s.accessLogPhase = false;
-      if (!this.vm.failed) this.vm.callWord(s, 'proxy_on_done', [s.id], 1);
-      if (s.createdInVm && !this.vm.failed) this.vm.callVoid(s, 'proxy_on_delete', s.id);
-    }
-    s.completed = true;
-    s.req.headersRef = s.resp.headersRef = s.req.trailersRef = s.resp.trailersRef = false;
-    this.vm.contexts.delete(id);
-    // Keep recent streams inspectable. Ids are sequential, so dropping id - N is O(1); iterating a
-    // Map from the front after many deletes is not (V8 keeps the holes until it rehashes).
-    this.finished.set(id, s);
-    this.finished.delete(id - (this.vm.traceOn ? HISTORY : SHORT_HISTORY).streams);
-  }
-
-  private readonly finished = new Map<number, StreamContext>();
-
-  private anyStream(id: number): StreamContext {
-    const c = this.vm.contexts.get(id) ?? this.finished.get(id);
-    if (!(c instanceof StreamContext)) throw new Error(`no HTTP stream context ${id}`);
-    return c;
+    this.streams.completeHttpContext(id);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Inspection
 
   getCurrentRequestHeaders(id: number): Headers {
-    return this.anyStream(id).req.headers?.toArray() ?? [];
+    return this.streams.anyStream(id).req.headers?.toArray() ?? [];
   }
 
   getCurrentResponseHeaders(id: number): Headers {
-    return this.anyStream(id).resp.headers?.toArray() ?? [];
+    return this.streams.anyStream(id).resp.headers?.toArray() ?? [];
   }
 
   getCurrentRequestTrailers(id: number): Headers {
-    return this.anyStream(id).req.trailers?.toArray() ?? [];
+    return this.streams.anyStream(id).req.trailers?.toArray() ?? [];
   }
 
   getCurrentResponseTrailers(id: number): Headers {
-    return this.anyStream(id).resp.trailers?.toArray() ?? [];
+    return this.streams.anyStream(id).resp.trailers?.toArray() ?? [];
   }
 
   getCurrentRequestBody(id: number): Uint8Array {
-    return this.currentBody(this.anyStream(id).req);
+    return this.currentBody(this.streams.anyStream(id).req);
   }
 
   getCurrentResponseBody(id: number): Uint8Array {
-    return this.currentBody(this.anyStream(id).resp);
+    return this.currentBody(this.streams.anyStream(id).resp);
   }
 
   private currentBody(d: Direction): Uint8Array {
@@ -1220,11 +769,11 @@ export class ProxyWasmHost {
   }
 
   getSentLocalResponse(id: number): LocalResponse | undefined {
-    return this.anyStream(id).localReply;
+    return this.streams.anyStream(id).localReply;
   }
 
   getStreamState(id: number): StreamState {
-    const s = this.anyStream(id);
+    const s = this.streams.anyStream(id);
     const state: StreamState = {
       phase: s.phase,
       paused: s.req.stopped !== 'none' || s.resp.stopped !== 'none',
@@ -1275,7 +824,7 @@ export class ProxyWasmHost {
 
   /** Delivers a response to proxy_on_http_call_response(ROOT id, token, ...). */
   respondToHttpCall(token: number, reply: CalloutReply): void {
-    this.assertUsable();
+    this.vm.assertUsable();
     this.pendingCallout(token);
     this.deliverSuccess(this.vm.root, token, {
       headers: reply.headers.map(([k, v]) => [lowerKey(k), v]),
@@ -1286,14 +835,14 @@ export class ProxyWasmHost {
 
   /** A reset: (root, token, 0, 0, 0) with proxy_get_status = (11, "reset") during the callback. */
   failHttpCall(token: number): void {
-    this.assertUsable();
+    this.vm.assertUsable();
     this.pendingCallout(token);
     this.deliverFailure(this.vm.root, token);
   }
 
   /** The router's timeout reply: a success with 504 "upstream request timeout". */
   timeoutHttpCall(token: number): void {
-    this.assertUsable();
+    this.vm.assertUsable();
     this.pendingCallout(token);
     this.deliverSuccess(this.vm.root, token, routerReply(504, UPSTREAM_TIMEOUT_BODY));
   }
@@ -1364,7 +913,7 @@ export class ProxyWasmHost {
 
   /** proxy_on_tick(root). */
   tick(): void {
-    this.assertUsable();
+    this.vm.assertUsable();
     if (!this.vm.failed) this.vm.callVoid(this.vm.root, 'proxy_on_tick', 1);
   }
 
@@ -1376,7 +925,7 @@ export class ProxyWasmHost {
 
   private armTicks(): void {
     this.stopTicks();
-    if (this.tickPeriodMs === 0 || this.vm.failed || this.shutDown) return;
+    if (this.tickPeriodMs === 0 || this.vm.failed || this.vm.shutDown) return;
     this.tickTimer = setInterval(() => this.tick(), this.tickPeriodMs);
     this.tickTimer.unref();
   }
@@ -1402,7 +951,7 @@ export class ProxyWasmHost {
 
   /** Root on_done then on_delete; pending callouts are cancelled and never delivered. */
   shutdown(): void {
-    if (this.shutDown) return;
+    if (this.vm.shutDown) return;
     if (!this.vm.failed) {
       const done = this.vm.callWord(this.vm.root, 'proxy_on_done', [1], 1);
       if (done !== 0 || this.vm.failed) {
@@ -1411,7 +960,7 @@ export class ProxyWasmHost {
         this.rootDonePending = true;
       }
     }
-    this.shutDown = true;
+    this.vm.shutDown = true;
     this.stopTicks();
     for (const r of this.vm.root.pending.values()) {
       r.cancel?.();

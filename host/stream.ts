@@ -149,3 +149,12 @@ export class StreamContext {
 }
 
 export type AnyContext = RootLikeContext | StreamContext;
+
+// How many finished streams and callouts stay inspectable. Benchmarks turn `trace` off, which also
+// keeps the history short so finished requests die young instead of being promoted.
+const HISTORY = { streams: 1024, callouts: 10_000 };
+const SHORT_HISTORY = { streams: 32, callouts: 256 };
+
+export function historyLimits(traceOn: boolean): { streams: number; callouts: number } {
+  return traceOn ? HISTORY : SHORT_HISTORY;
+}
