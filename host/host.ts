@@ -2,7 +2,6 @@
 // (proxy-wasm-cpp-host + Envoy extensions/common/wasm). See host/README.md for the API and
 // reference/proxy-wasm-host.md §2 for the rules each piece follows.
 
-import http from 'node:http';
 import {
   type AbiVersion,
   LogLevel,
@@ -13,20 +12,14 @@ import {
   WasmResult,
   envoyImportTable,
 } from './abi.js';
-import { HeaderMap, lowerKey } from './header-map.js';
-import {
-  type CalloutResponse,
-  UPSTREAM_TIMEOUT_BODY,
-  parseClusterUrl,
-  routerReply,
-  sendCallout,
-} from './http-call.js';
+import { lowerKey } from './header-map.js';
 import { type Bytes, toBytes } from './bytes.js';
 import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
 import { type Action, FilterManager } from './filter-manager.js';
+import { type CalloutReply, type HttpCallout, HttpCallouts } from './callouts.js';
 import { bufferFunctions } from './env-functions/buffers.js';
 import { headerMapFunctions } from './env-functions/headers.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
@@ -34,16 +27,12 @@ import { sharedDataFunctions } from './env-functions/shared-data.js';
 import { type Headers, decodePairs, utf8 } from './pairs.js';
 import { type PropertyValue, resolveProperty } from './properties.js';
 import {
-  type CalloutRecord,
-  type DeliveredResponse,
   Direction,
   EMPTY,
   type LocalReplyRecord,
-  RootLikeContext,
   StreamContext,
   type StreamInfoOptions,
   type StreamSink,
-  historyLimits,
 } from './stream.js';
 import { HostLoadError, checkLinkable, parseModuleLikeEnvoy } from './link-check.js';
 import { type ModuleInfo } from './wasm-binary.js';
@@ -53,6 +42,7 @@ export { HostLoadError };
 export type { Headers } from './pairs.js';
 export type { Bytes } from './bytes.js';
 export type { Action } from './filter-manager.js';
+export type { CalloutReply, HttpCallout } from './callouts.js';
 
 export interface HostOptions {
   wasm: Uint8Array | WebAssembly.Module;
@@ -94,17 +84,6 @@ export interface HostCall {
   contextId: number;
 }
 
-export interface HttpCallout {
-  token: number;
-  cluster: string;
-  headers: Headers;
-  body: Uint8Array;
-  trailers: Headers;
-  timeoutMs: number;
-  originContextId: number;
-  pending: boolean;
-}
-
 export type LocalResponse = LocalReplyRecord;
 
 export interface StreamState {
@@ -126,11 +105,6 @@ export interface StreamState {
   bypassed: boolean;
 }
 
-export interface CalloutReply {
-  headers: Headers;
-  body?: Bytes;
-  trailers?: Headers;
-}
 
 
 
@@ -170,14 +144,7 @@ export class ProxyWasmHost {
   private readonly instance: WebAssembly.Instance;
 
 
-  private nextHttpCallId = 0;
   private readonly metrics = new MetricStore();
-  private readonly callouts = new Map<number, CalloutRecord>();
-  private doneCallouts: number[] = [];
-  private realPending = 0;
-  private idleWaiters: Array<() => void> = [];
-  private agent: http.Agent | undefined;
-  private readonly clusterUrls = new Map<string, URL | 'manual' | 'unavailable'>();
 
   private readonly logs: LogBook;
   private readonly vm: GuestCalls;
@@ -193,6 +160,7 @@ export class ProxyWasmHost {
   private readonly identity: { rootId: string; pluginName: string; vmId: string };
   private readonly now: () => bigint;
   private readonly streams: FilterManager;
+  private readonly callouts: HttpCallouts;
 
   private constructor(
     private readonly opts: HostOptions,
@@ -219,9 +187,7 @@ export class ProxyWasmHost {
         protocol: opts.streamInfo?.protocol ?? 'HTTP/1.1',
       },
     });
-    for (const [name, url] of Object.entries(opts.clusters ?? {})) {
-      this.clusterUrls.set(name, url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url));
-    }
+    this.callouts = new HttpCallouts(this.vm, opts.clusters ?? {});
 
     // Instantiation runs the start section; no Envoy context is current then, so only the
     // start-time host calls are allowed.
@@ -326,6 +292,7 @@ export class ProxyWasmHost {
       ...headerMapFunctions(this.vm, abi),
       ...bufferFunctions(this.vm, { vm: this.vmConfig, plugin: this.pluginConfig }),
       ...metricFunctions(this.vm, this.metrics),
+      ...this.callouts.hostFunctions(),
       ...sharedDataFunctions(this.vm, (token) => {
         if (!this.vm.failed && !this.vm.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
       }),
@@ -538,100 +505,12 @@ export class ProxyWasmHost {
 
   // http_call ---------------------------------------------------------------------------------
 
-  private h_http_call(
-    upPtr: number, upSize: number, hPtr: number, hSize: number, bPtr: number, bSize: number,
-    tPtr: number, tSize: number, timeout: number, tokenPtr: number,
-  ): number {
-    const origin = this.vm.ctx();
-    const root = this.vm.rootOf(origin);
-    const cluster = this.vm.mem.string(upPtr, upSize);
-    const body = this.vm.mem.copy(bPtr, bSize);
-    const hv = this.vm.mem.view(hPtr, hSize);
-    const tv = this.vm.mem.view(tPtr, tSize);
-    if (cluster === null || body === null || hv === null || tv === null) return WasmResult.InvalidMemoryAccess;
-    const headerPairs = decodePairs(hv);
-    const trailerPairs = decodePairs(tv);
-    if (!this.vm.mem.setU32(tokenPtr, 0)) return WasmResult.InvalidMemoryAccess;
 
-    // Envoy Context::httpCall
-    if ((timeout | 0) < 0) return WasmResult.BadArgument;
-    const target = this.clusterUrls.get(cluster);
-    if (target === undefined) return WasmResult.BadArgument;
-    // buildRequestHeaderMapFromPairs: addCopy per pair, so inline headers coalesce like in Envoy.
-    const headers = new HeaderMap();
-    for (const [k, v] of headerPairs) headers.add(k, v);
-    if (!headers.has(':path') || !headers.has(':method') || !headers.has(':authority')) return WasmResult.BadArgument;
-    if (body.length > 0) headers.replace('content-length', String(body.length));
-    const trailerMap = new HeaderMap();
-    for (const [k, v] of trailerPairs) trailerMap.add(k, v);
-    const trailers = trailerMap.toArray();
 
-    this.nextHttpCallId += 4;
-    const token = this.nextHttpCallId;
-    if (target === 'unavailable') {
-      // AsyncClient::send completed inline (e.g. no healthy upstream): handler erased, no callback.
-      return WasmResult.InternalFailure;
-    }
-    const record: CalloutRecord = {
-      token,
-      cluster,
-      headers: headers.toArray(),
-      body,
-      trailers,
-      timeoutMs: timeout >>> 0,
-      originContextId: origin.id,
-      pending: true,
-    };
-    this.callouts.set(token, record);
-    root.pending.set(token, record);
-    if (target !== 'manual') {
-      this.realPending++;
-      this.agent ??= new http.Agent({ keepAlive: true });
-      record.cancel = sendCallout(
-        target,
-        this.agent,
-        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs },
-        {
-          success: (resp) => this.networkDone(() => this.deliverSuccess(root, token, resp)),
-          failure: () => this.networkDone(() => this.deliverFailure(root, token)),
-        },
-      );
-    }
-    this.vm.mem.setU32(tokenPtr, token);
-    return WasmResult.Ok;
-  }
 
-  private networkDone(deliver: () => void): void {
-    this.realPending--;
-    if (!this.vm.shutDown) deliver();
-    if (this.realPending === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
 
-  private h_grpc_call(sPtr: number, sSize: number): number {
-    const service = this.vm.mem.string(sPtr, sSize);
-    if (service === null) return WasmResult.InvalidMemoryAccess;
-    return this.clusterUrls.has(service) ? WasmResult.Unimplemented : WasmResult.ParseFailure;
-  }
 
-  private h_grpc_stream(sPtr: number, sSize: number): number {
-    return this.h_grpc_call(sPtr, sSize);
-  }
 
-  private h_grpc_close(): number {
-    return WasmResult.NotFound;
-  }
-
-  private h_grpc_cancel(): number {
-    return WasmResult.NotFound;
-  }
-
-  private h_grpc_send(): number {
-    return WasmResult.BadArgument;
-  }
 
 
 
@@ -640,59 +519,9 @@ export class ProxyWasmHost {
   // ---------------------------------------------------------------------------------------------
   // http_call delivery (Envoy Context::onHttpCallSuccess / onHttpCallFailure)
 
-  private deliverSuccess(root: RootLikeContext, token: number, resp: CalloutResponse): void {
-    if (this.vm.current !== null) {
-      this.vm.afterActions.push(() => this.deliverSuccess(root, token, resp));
-      return;
-    }
-    const record = root.pending.get(token);
-    if (!record) return;
-    const delivered: DeliveredResponse = {
-      headers: new HeaderMap(resp.headers),
-      body: resp.body,
-      trailers: resp.trailers.length > 0 ? new HeaderMap(resp.trailers) : null,
-    };
-    root.httpCallResponse = delivered;
-    this.vm.afterActions.push(() => {
-      root.httpCallResponse = null;
-      this.finishCallout(root, record);
-    });
-    this.onHttpCallResponse(root, token, delivered.headers!.size, resp.body.length, delivered.trailers?.size ?? 0);
-  }
 
-  private deliverFailure(root: RootLikeContext, token: number): void {
-    if (this.vm.current !== null) {
-      this.vm.afterActions.push(() => this.deliverFailure(root, token));
-      return;
-    }
-    const record = root.pending.get(token);
-    if (!record) return;
-    root.statusCode = WasmResult.BrokenConnection;
-    root.statusMessage = 'reset';
-    this.vm.afterActions.push(() => {
-      root.statusMessage = '';
-      this.finishCallout(root, record);
-    });
-    this.onHttpCallResponse(root, token, 0, 0, 0);
-  }
 
-  /** ContextBase::onHttpCallResponse; the deferred cleanup runs even when the VM is not entered. */
-  private onHttpCallResponse(root: RootLikeContext, token: number, h: number, b: number, t: number): void {
-    if (!this.vm.failed && this.vm.fn.proxy_on_http_call_response) {
-      this.vm.guestCall(root, 'proxy_on_http_call_response', this.vm.fn.proxy_on_http_call_response, [root.id, token, h, b, t]);
-    }
-    this.vm.afterCall();
-  }
 
-  private finishCallout(root: RootLikeContext, record: CalloutRecord): void {
-    record.pending = false;
-    root.pending.delete(record.token);
-    this.doneCallouts.push(record.token);
-    const keep = historyLimits(this.vm.traceOn).callouts;
-    if (this.doneCallouts.length > keep) {
-      for (const t of this.doneCallouts.splice(0, keep / 2)) this.callouts.delete(t);
-    }
-  }
 
   // ---------------------------------------------------------------------------------------------
   // Streams (the state machine is in filter-manager.ts)
@@ -790,67 +619,34 @@ export class ProxyWasmHost {
     return state;
   }
 
-  getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
-    const out: HttpCallout[] = [];
-    // Pending calls are few; don't walk the whole history for them.
-    const source = filter?.pending === true ? this.vm.root.pending.values() : this.callouts.values();
-    for (const r of source) {
-      if (filter?.contextId !== undefined && r.originContextId !== filter.contextId) continue;
-      if (filter?.pending !== undefined && r.pending !== filter.pending) continue;
-      out.push({
-        token: r.token,
-        cluster: r.cluster,
-        headers: r.headers.map(([k, v]) => [k, v]),
-        body: r.body,
-        trailers: r.trailers.map(([k, v]) => [k, v]),
-        timeoutMs: r.timeoutMs,
-        originContextId: r.originContextId,
-        pending: r.pending,
-      });
-    }
-    return out;
-  }
 
-  private pendingCallout(token: number): CalloutRecord {
-    const r = this.vm.root.pending.get(token);
-    if (!r) throw new Error(`no pending http call with token ${token}`);
-    if (r.cancel) {
-      r.cancel();
-      r.cancel = undefined;
-      this.networkDone(() => undefined);
-    }
-    return r;
+
+
+
+
+
+  getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
+    return this.callouts.list(filter);
   }
 
   /** Delivers a response to proxy_on_http_call_response(ROOT id, token, ...). */
   respondToHttpCall(token: number, reply: CalloutReply): void {
-    this.vm.assertUsable();
-    this.pendingCallout(token);
-    this.deliverSuccess(this.vm.root, token, {
-      headers: reply.headers.map(([k, v]) => [lowerKey(k), v]),
-      body: toBytes(reply.body),
-      trailers: (reply.trailers ?? []).map(([k, v]) => [lowerKey(k), v]),
-    });
+    this.callouts.respond(token, reply);
   }
 
   /** A reset: (root, token, 0, 0, 0) with proxy_get_status = (11, "reset") during the callback. */
   failHttpCall(token: number): void {
-    this.vm.assertUsable();
-    this.pendingCallout(token);
-    this.deliverFailure(this.vm.root, token);
+    this.callouts.fail(token);
   }
 
   /** The router's timeout reply: a success with 504 "upstream request timeout". */
   timeoutHttpCall(token: number): void {
-    this.vm.assertUsable();
-    this.pendingCallout(token);
-    this.deliverSuccess(this.vm.root, token, routerReply(504, UPSTREAM_TIMEOUT_BODY));
+    this.callouts.timeout(token);
   }
 
   /** Resolves once every real-network callout has been delivered. */
   whenIdle(): Promise<void> {
-    if (this.realPending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.callouts.whenIdle();
   }
 
   getLogs(minLevel: LogLevel = LogLevel.trace): LogEntry[] {
@@ -962,15 +758,6 @@ export class ProxyWasmHost {
     }
     this.vm.shutDown = true;
     this.stopTicks();
-    for (const r of this.vm.root.pending.values()) {
-      r.cancel?.();
-      r.pending = false;
-    }
-    this.vm.root.pending.clear();
-    this.realPending = 0;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-    this.agent?.destroy();
+    this.callouts.shutdown();
   }
 }
