@@ -64,7 +64,6 @@ export class FilterManager {
     this.streamDefaults = opts.streamDefaults;
   }
 
-
   /** Allocates the next stream context id (2, 3, ...). on_context_create runs at request headers. */
   initializeHttpContext(info?: StreamInfoOptions): number {
     this.vm.assertUsable();

@@ -6,13 +6,11 @@ import {
   type AbiVersion,
   LogLevel,
   START_ALLOWED_HOSTCALLS,
-  StreamType,
   WASI_FUNCTIONS,
   WASI_MODULES,
   WasmResult,
   envoyImportTable,
 } from './abi.js';
-import { lowerKey } from './header-map.js';
 import { type Bytes, toBytes } from './bytes.js';
 import { GuestMemory } from './memory.js';
 import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
@@ -21,11 +19,13 @@ import { wasiFunction } from './wasi.js';
 import { type Action, FilterManager } from './filter-manager.js';
 import { type CalloutReply, type HttpCallout, HttpCallouts } from './callouts.js';
 import { bufferFunctions } from './env-functions/buffers.js';
+import { contextFunctions } from './env-functions/context.js';
+import { streamControlFunctions } from './env-functions/stream-control.js';
 import { headerMapFunctions } from './env-functions/headers.js';
 import { MetricStore, metricFunctions } from './env-functions/metrics.js';
 import { sharedDataFunctions } from './env-functions/shared-data.js';
-import { type Headers, decodePairs, utf8 } from './pairs.js';
-import { type PropertyValue, resolveProperty } from './properties.js';
+import type { Headers } from './pairs.js';
+import type { PropertyValue } from './properties.js';
 import {
   Direction,
   EMPTY,
@@ -105,9 +105,6 @@ export interface StreamState {
   bypassed: boolean;
 }
 
-
-
-
 const compiled = new WeakMap<object, { module: WebAssembly.Module; info: ModuleInfo }>();
 
 /** Compile once and remember the parsed sections, so later hosts on the same bytes skip both steps. */
@@ -136,13 +133,11 @@ async function loadModule(wasm: Uint8Array | WebAssembly.Module): Promise<{ modu
   return entry;
 }
 
-
 export class ProxyWasmHost {
   readonly abiVersion: AbiVersion;
   readonly rootContextId = 1;
 
   private readonly instance: WebAssembly.Instance;
-
 
   private readonly metrics = new MetricStore();
 
@@ -292,6 +287,23 @@ export class ProxyWasmHost {
       ...headerMapFunctions(this.vm, abi),
       ...bufferFunctions(this.vm, { vm: this.vmConfig, plugin: this.pluginConfig }),
       ...metricFunctions(this.vm, this.metrics),
+      ...contextFunctions(this.vm, {
+        envoyLogLevel: this.opts.envoyLogLevel ?? LogLevel.info,
+        identity: this.identity,
+        properties: this.properties,
+        config: { vm: this.vmConfig, plugin: this.pluginConfig },
+        now: this.now,
+        setTickPeriod: (ms) => {
+          this.tickPeriodMs = ms;
+          if (this.realTicks) this.armTicks();
+        },
+        takeRootDone: () => {
+          const pending = this.rootDonePending;
+          this.rootDonePending = false;
+          return pending;
+        },
+      }),
+      ...streamControlFunctions(this.vm, this.streams),
       ...this.callouts.hostFunctions(),
       ...sharedDataFunctions(this.vm, (token) => {
         if (!this.vm.failed && !this.vm.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
@@ -325,12 +337,7 @@ export class ProxyWasmHost {
     return imports;
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Calling into the guest (cpp-host SaveRestoreContext + DeferAfterCallActions)
-
-  // ---------------------------------------------------------------------------------------------
-  // Host functions (env)
-
+  /** One env import, wrapped with the restricted-callback check (host functions live in env-functions/ and callouts.ts). */
   private envFunction(name: string, implemented: Record<string, HostFn>): HostFn {
     switch (name) {
       case 'pthread_equal': return this.vm.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
@@ -338,190 +345,11 @@ export class ProxyWasmHost {
       case 'envoy_resolve_dns': return this.vm.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
       default: break;
     }
-    const impl = implemented[name] ?? (this as unknown as Record<string, unknown>)[`h_${name.slice('proxy_'.length)}`];
+    const impl = implemented[name];
     if (typeof impl !== 'function') throw new Error(`host function ${name} is not implemented`);
-    const bound = (impl as HostFn).bind(this);
     // proxy_log is allowed in every restricted phase: skip the check on the hottest host call.
-    return name === 'proxy_log' ? bound : this.vm.guarded(name, bound);
+    return name === 'proxy_log' ? impl : this.vm.guarded(name, impl);
   }
-
-  private h_log(level: number, ptr: number, size: number): number {
-    if (level >>> 0 > LogLevel.critical) return WasmResult.BadArgument;
-    const message = this.vm.mem.string(ptr, size);
-    if (message === null) return WasmResult.InvalidMemoryAccess;
-    this.vm.guestLog(level as LogLevel, message);
-    return WasmResult.Ok;
-  }
-
-  private h_get_log_level(ptr: number): number {
-    return this.vm.mem.setU32(ptr, this.opts.envoyLogLevel ?? LogLevel.info) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  private h_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
-    const r = this.vm.rootOf(this.vm.ctx());
-    if (!this.vm.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
-    return this.vm.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  private h_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
-    const path = this.vm.mem.string(pathPtr, pathSize);
-    if (path === null) return WasmResult.InvalidMemoryAccess;
-    const c = this.vm.ctx();
-    const v = resolveProperty(path, this.identity, this.properties, c instanceof StreamContext ? c : undefined);
-    if (v === undefined) return WasmResult.NotFound;
-    return this.vm.copyOut(toBytes(v), valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  private h_set_property(keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
-    const key = this.vm.mem.string(keyPtr, keySize);
-    const value = this.vm.mem.copy(valuePtr, valueSize);
-    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-    // Envoy stores it as filter state "wasm.<path>" on the stream; there is no stream info on the root.
-    if (!(this.vm.ctx() instanceof StreamContext)) return WasmResult.NotFound;
-    this.properties.set(key, value);
-    return WasmResult.Ok;
-  }
-
-  private h_get_configuration(ptrPtr: number, sizePtr: number): number {
-    const data = this.vm.root.pluginConfigReadable ? this.pluginConfig : this.vmConfig;
-    return this.vm.copyOut(data, ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-  private h_continue_request(): number {
-    return this.continueStream(StreamType.Request);
-  }
-
-  private h_continue_response(): number {
-    return this.continueStream(StreamType.Response);
-  }
-
-  private h_continue_stream(type: number): number {
-    if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
-    return this.continueStream(type);
-  }
-
-  private h_clear_route_cache(): number {
-    return WasmResult.Ok;
-  }
-
-  private continueStream(type: number): number {
-    const c = this.vm.ctx();
-    if (type === StreamType.Upstream) return WasmResult.Unimplemented;
-    if (type === StreamType.Downstream) return WasmResult.Ok;
-    if (c instanceof StreamContext) {
-      const dir = type === StreamType.Request ? c.req : c.resp;
-      this.vm.afterActions.push(() => this.streams.resume(c, dir));
-      // Envoy nulls the *request* pointers for both Request and Response (Context::continueStream).
-      c.req.headersRef = false;
-      c.req.body = null;
-      c.req.trailersRef = false;
-    }
-    return WasmResult.Ok;
-  }
-
-  private h_close_stream(type: number): number {
-    if (type >>> 0 > StreamType.Upstream) return WasmResult.BadArgument;
-    const c = this.vm.ctx();
-    if (c instanceof StreamContext && (type === StreamType.Request || type === StreamType.Response)) {
-      if (c.responseCodeDetails === undefined) c.responseCodeDetails = 'wasm_close_stream';
-      this.vm.afterActions.push(() => this.streams.resetStream(c, 'wasm_close_stream'));
-    }
-    return WasmResult.Ok;
-  }
-
-  private h_send_local_response(
-    code: number, detailsPtr: number, detailsSize: number, bodyPtr: number, bodySize: number,
-    headersPtr: number, headersSize: number, grpcStatus: number,
-  ): number {
-    const details = this.vm.mem.string(detailsPtr, detailsSize);
-    const body = this.vm.mem.copy(bodyPtr, bodySize);
-    const pairs = this.vm.mem.view(headersPtr, headersSize);
-    if (details === null || body === null || pairs === null) return WasmResult.InvalidMemoryAccess;
-    const extra = decodePairs(pairs).map(([k, v]) => [lowerKey(k), v] as [string, string]);
-    const c = this.vm.ctx();
-    if (c instanceof StreamContext) {
-      const reply: LocalReplyRecord = {
-        statusCode: code >>> 0,
-        details: details.replace(/\s/g, '_'),
-        body,
-        headers: extra,
-        grpcStatus: grpcStatus | 0,
-      };
-      this.vm.afterActions.push(() => this.streams.sendLocalReply(c, reply));
-    }
-    this.vm.stopNextIteration = true;
-    return WasmResult.Ok;
-  }
-
-  private h_set_effective_context(id: number): number {
-    return this.vm.setEffective(id >>> 0) ? WasmResult.Ok : WasmResult.BadArgument;
-  }
-
-  private h_done(): number {
-    const c = this.vm.ctx();
-    if (c !== this.vm.root || !this.rootDonePending) return WasmResult.NotFound;
-    this.rootDonePending = false;
-    this.vm.afterActions.push(() => this.vm.callVoid(this.vm.root, 'proxy_on_delete', 1));
-    return WasmResult.Ok;
-  }
-
-  private h_call_foreign_function(namePtr: number, nameSize: number, argsPtr: number, argsSize: number): number {
-    if (this.vm.mem.view(namePtr, nameSize) === null || this.vm.mem.view(argsPtr, argsSize) === null) {
-      return WasmResult.InvalidMemoryAccess;
-    }
-    return WasmResult.NotFound;
-  }
-
-  private h_set_tick_period_milliseconds(ms: number): number {
-    this.tickPeriodMs = ms >>> 0;
-    if (this.realTicks) this.armTicks();
-    return WasmResult.Ok;
-  }
-
-  private h_get_current_time_nanoseconds(ptr: number): number {
-    return this.vm.mem.setU64(ptr, this.now()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
-  }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-  // http_call ---------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-  // ---------------------------------------------------------------------------------------------
-  // http_call delivery (Envoy Context::onHttpCallSuccess / onHttpCallFailure)
-
-
-
-
 
   // ---------------------------------------------------------------------------------------------
   // Streams (the state machine is in filter-manager.ts)
@@ -618,12 +446,6 @@ export class ProxyWasmHost {
     if (s.resetDetails) state.reset = s.resetDetails;
     return state;
   }
-
-
-
-
-
-
 
   getHttpCallouts(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
     return this.callouts.list(filter);
