@@ -1,6 +1,11 @@
 // ProxyWasmHost: runs a proxy-wasm module on Node's WebAssembly with Envoy's semantics
 // (proxy-wasm-cpp-host + Envoy extensions/common/wasm). See host/README.md for the API and
 // reference/proxy-wasm-host.md §2 for the rules each piece follows.
+//
+// This class is the public face and the wiring: it loads and starts the module, builds the import
+// object from the host-function modules (env-functions/, callouts.ts, wasi.ts), owns the plugin's
+// configuration, properties and tick timer, and delegates streams to filter-manager.ts. The state
+// every piece shares (current context, deferred actions, failure) lives in guest-calls.ts.
 
 import {
   type AbiVersion,
@@ -138,11 +143,11 @@ export class ProxyWasmHost {
   readonly rootContextId = 1;
 
   private readonly instance: WebAssembly.Instance;
-
-  private readonly metrics = new MetricStore();
-
   private readonly logs: LogBook;
   private readonly vm: GuestCalls;
+  private readonly streams: FilterManager;
+  private readonly callouts: HttpCallouts;
+  private readonly metrics = new MetricStore();
   private hostCalls: HostCall[] = [];
   private tickPeriodMs = 0;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -154,8 +159,6 @@ export class ProxyWasmHost {
   private readonly properties = new Map<string, PropertyValue>();
   private readonly identity: { rootId: string; pluginName: string; vmId: string };
   private readonly now: () => bigint;
-  private readonly streams: FilterManager;
-  private readonly callouts: HttpCallouts;
 
   private constructor(
     private readonly opts: HostOptions,
