@@ -17,18 +17,9 @@ import {
   sendCallout,
 } from './http-call.js';
 import { type Headers, decodePairs } from './pairs.js';
-import { type CalloutRecord, type DeliveredResponse, type RootLikeContext, historyLimits } from './stream.js';
+import { type CalloutRecord, type DeliveredResponse, type HttpCallout, type RootLikeContext, historyLimits } from './stream.js';
 
-export interface HttpCallout {
-  token: number;
-  cluster: string;
-  headers: Headers;
-  body: Uint8Array;
-  trailers: Headers;
-  timeoutMs: number;
-  originContextId: number;
-  pending: boolean;
-}
+export type { HttpCallout };
 
 export interface CalloutReply {
   headers: Headers;

@@ -7,7 +7,8 @@ import type { Headers } from './pairs.js';
 
 export const EMPTY = new Uint8Array(0);
 
-export interface CalloutRecord {
+/** A proxy_http_call as tests see it (ProxyWasmHost.getHttpCallouts). */
+export interface HttpCallout {
   token: number;
   cluster: string;
   headers: Headers;
@@ -16,6 +17,10 @@ export interface CalloutRecord {
   timeoutMs: number;
   originContextId: number;
   pending: boolean;
+}
+
+/** The host's own record of a callout: what tests see, plus how to cancel it. */
+export interface CalloutRecord extends HttpCallout {
   /** Real-network calls only: cancels without delivering anything. */
   cancel?: () => void;
 }

@@ -78,6 +78,18 @@ function inAccessLogPhase(vm: HeaderVm): boolean {
   return c instanceof StreamContext && c.accessLogPhase;
 }
 
+/** proxy_add/replace_header_map_value: Envoy addCopy (appends to an inline header) or setCopy. */
+function editValue(vm: HeaderVm, type: number, kPtr: number, kSize: number, vPtr: number, vSize: number, edit: 'add' | 'replace'): number {
+  if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+  const key = vm.mem.string(kPtr, kSize);
+  const value = vm.mem.string(vPtr, vSize);
+  if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+  const map = mutableMap(vm, type);
+  if (!map) return WasmResult.BadArgument;
+  map[edit](key, value);
+  return WasmResult.Ok;
+}
+
 export function headerMapFunctions(vm: HeaderVm, abi: AbiVersion): Record<string, HostFn> {
   return {
     proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number): number {
@@ -121,24 +133,10 @@ export function headerMapFunctions(vm: HeaderVm, abi: AbiVersion): Record<string
       return vm.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
-      if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-      const key = vm.mem.string(kPtr, kSize);
-      const value = vm.mem.string(vPtr, vSize);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const map = mutableMap(vm, type);
-      if (!map) return WasmResult.BadArgument;
-      map.add(key, value);
-      return WasmResult.Ok;
+      return editValue(vm, type, kPtr, kSize, vPtr, vSize, 'add');
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
-      if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
-      const key = vm.mem.string(kPtr, kSize);
-      const value = vm.mem.string(vPtr, vSize);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const map = mutableMap(vm, type);
-      if (!map) return WasmResult.BadArgument;
-      map.replace(key, value);
-      return WasmResult.Ok;
+      return editValue(vm, type, kPtr, kSize, vPtr, vSize, 'replace');
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kSize: number): number {
       if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
