@@ -1,9 +1,9 @@
-import {resolveCredential, type CredentialOptions} from './credentials.js'
+import type {CredentialOptions} from './credentials.js'
 import {isSha256Digest} from './digest.js'
 import {OciError} from './errors.js'
 import {findPush} from './push-record.js'
 import {formatReference, parseReference, type ImageReference} from './reference.js'
-import {RegistryClient} from './registry.js'
+import {registryClientFor} from './client-for.js'
 
 /**
  * Turns `registry/repo:tag` into `registry/repo:tag@sha256:…` so rendered manifests name exactly
@@ -47,13 +47,7 @@ function pinned(ref: ImageReference, digest: string, source: PinnedImage['source
 }
 
 async function digestFromRegistry(ref: ImageReference, tag: string, options: PinOptions): Promise<string | null> {
-  const env = options.env ?? process.env
-  const client = new RegistryClient({
-    registry: ref.registry,
-    insecure: options.insecure,
-    timeoutMs: options.timeoutMs,
-    credentials: () => resolveCredential(ref.registry, ref.repository, {...options.credentials, env}),
-  })
+  const client = registryClientFor(ref, options)
   try {
     const head = await client.headManifest(ref.repository, tag)
     if (!head) return null

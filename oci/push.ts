@@ -1,10 +1,11 @@
-import {resolveCredential, type CredentialOptions} from './credentials.js'
+import type {CredentialOptions} from './credentials.js'
 import {sha256Hex} from './digest.js'
 import {OciError} from './errors.js'
 import {buildImage, type ImageFormat, type WasmImage} from './image.js'
 import {recordPush} from './push-record.js'
 import {formatReference, parseReference, type ImageReference} from './reference.js'
-import {RegistryClient} from './registry.js'
+import {registryClientFor} from './client-for.js'
+import type {RegistryClient} from './registry.js'
 import {verifyIstioImage, type IstioVariant} from './verify.js'
 
 /**
@@ -56,12 +57,7 @@ export async function pushWasm(reference: string, wasm: Uint8Array, options: Pus
     throw new OciError('EUSAGE', `${reference} names digest ${ref.digest}, but this module packages as ${image.digest}`)
   }
   const target = ref.tag ?? image.digest
-  const client = new RegistryClient({
-    registry: ref.registry,
-    insecure: options.insecure,
-    timeoutMs: options.timeoutMs,
-    credentials: () => resolveCredential(ref.registry, ref.repository, {...options.credentials, env}),
-  })
+  const client = registryClientFor(ref, options)
   try {
     const before = ref.tag ? await client.headManifest(ref.repository, ref.tag, 'pull,push') : null
     let uploaded = 0
