@@ -4,6 +4,7 @@
 // headers are only available while Envoy holds the headers (before Continue) or in the access-log
 // phase; after that they are NotFound, exactly as in Envoy.
 
+import type { HeaderMap } from './header-map.js';
 import { encodePairs } from './pairs.js';
 import type { StreamContext } from './stream.js';
 
@@ -48,13 +49,7 @@ function requestValue(s: StreamContext, field: string, rest: string[]): Property
     case 'referer': return h?.get('referer');
     case 'useragent': return h?.get('user-agent');
     case 'id': return h?.get('x-request-id');
-    case 'headers':
-      if (!h) return undefined;
-      if (rest.length > 0) {
-        const v = h.get(rest.shift()!);
-        return rest.length === 0 ? v : undefined;
-      }
-      return encodePairs(h.entries());
+    case 'headers': return headersValue(h, rest);
     case 'protocol': return s.info.protocol;
     case 'time': return int64(s.startTimeNs);
     case 'duration': return s.completeTimeNs === undefined ? undefined : int64(s.completeTimeNs - s.startTimeNs);
@@ -65,6 +60,13 @@ function requestValue(s: StreamContext, field: string, rest: string[]): Property
     case 'total_size': return int64((h?.byteSize() ?? 0) + s.bytesReceived);
     default: return undefined;
   }
+}
+
+/** request.headers / response.headers: one header's first value by name, or the whole map as pairs. */
+function headersValue(h: HeaderMap | null | undefined, rest: string[]): PropertyValue | undefined {
+  if (!h) return undefined;
+  if (rest.length === 0) return encodePairs(h.entries());
+  return rest.length === 1 ? h.get(rest[0]) : undefined;
 }
 
 function responseValue(s: StreamContext, field: string, rest: string[]): PropertyValue | undefined {
@@ -80,13 +82,7 @@ function responseValue(s: StreamContext, field: string, rest: string[]): Propert
       const g = s.resp.trailers?.get('grpc-status') ?? s.resp.headers?.get('grpc-status');
       return g === undefined ? undefined : int64(Number(g));
     }
-    case 'headers':
-      if (!h) return undefined;
-      if (rest.length > 0) {
-        const v = h.get(rest.shift()!);
-        return rest.length === 0 ? v : undefined;
-      }
-      return encodePairs(h.entries());
+    case 'headers': return headersValue(h, rest);
     case 'trailers': {
       const t = s.resp.trailersRef || s.accessLogPhase ? s.resp.trailers : null;
       return t ? encodePairs(t.entries()) : undefined;
