@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type HostOptions, ProxyWasmHost } from './host.js';
 import {
-  CONNECTION_TERMINATION_BODY, CONNECT_FAILURE_BODY, UPSTREAM_TIMEOUT_BODY, routerReply,
+  CONNECTION_TERMINATION_BODY, CONNECT_FAILURE_BODY, UPSTREAM_TIMEOUT_BODY, requestTarget, routerReply,
 } from './http-call.js';
 import type { Headers } from './pairs.js';
 import type { StreamSink } from './stream.js';
@@ -117,22 +117,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     };
 
     const startUpstream = (headers: Headers, eos: boolean) => {
-      let method = 'GET';
-      let path = '/';
-      let authority = upstream.host;
-      for (const [k, v] of headers) {
-        if (k === ':method') method = v;
-        else if (k === ':path') path = v;
-        else if (k === ':authority') authority = v;
-      }
-      const base = upstream.pathname === '/' ? '' : upstream.pathname.replace(/\/$/, '');
+      const { method, path, authority } = requestTarget(upstream, headers);
       const started = Date.now();
       const ur = http.request({
         agent,
         host: upstream.hostname,
         port: upstream.port || 80,
         method,
-        path: base + path,
+        path,
         headers: [...toRaw(headers), 'host', authority],
         setHost: false,
       });

@@ -71,6 +71,24 @@ export function parseClusterUrl(cluster: string, url: string): URL {
 }
 
 /**
+ * The request line of a proxied request: :method, :path (under the upstream URL's own path, so a
+ * cluster or upstream may be http://host:port/prefix) and :authority (the upstream's host if absent).
+ * Shared by callouts and the gateway's upstream requests.
+ */
+export function requestTarget(upstream: URL, headers: Headers): { method: string; path: string; authority: string } {
+  let method = 'GET';
+  let path = '/';
+  let authority = upstream.host;
+  for (const [k, v] of headers) {
+    if (k === ':method') method = v;
+    else if (k === ':path') path = v;
+    else if (k === ':authority') authority = v;
+  }
+  const base = upstream.pathname === '/' ? '' : upstream.pathname.replace(/\/$/, '');
+  return { method, path: base + path, authority };
+}
+
+/**
  * Starts the callout. Returns a function that cancels it silently (no handler is called), which is
  * what Envoy does to pending calls when the root context goes away.
  */
@@ -80,15 +98,10 @@ export function sendCallout(
   req: CalloutRequest,
   handlers: CalloutHandlers,
 ): () => void {
-  let method = 'GET';
-  let path = '/';
-  let authority = target.host;
+  const { method, path, authority } = requestTarget(target, req.headers);
   const outHeaders: string[] = [];
   for (const [k, v] of req.headers) {
-    if (k === ':method') method = v;
-    else if (k === ':path') path = v;
-    else if (k === ':authority') authority = v;
-    else if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, v);
+    if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, v);
   }
   outHeaders.push('host', authority, 'x-envoy-internal', 'true');
   if (req.timeoutMs > 0) outHeaders.push('x-envoy-expected-rq-timeout-ms', String(req.timeoutMs));
@@ -110,13 +123,12 @@ export function sendCallout(
     fn();
   };
 
-  const basePath = target.pathname === '/' ? '' : target.pathname.replace(/\/$/, '');
   const cr = http.request({
     agent,
     host: target.hostname,
     port: target.port || 80,
     method,
-    path: basePath + path,
+    path,
     headers: outHeaders,
     setHost: false,
   });
