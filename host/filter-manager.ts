@@ -181,23 +181,8 @@ export class FilterManager {
       return FilterHeadersStatus.Continue;
     }
     d.headersRef = true;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
-    } else {
-      const name = isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers';
-      const f = this.vm.fn[name];
-      let r = 0;
-      if (f) {
-        const args = this.abi === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0];
-        r = this.vm.guestCall(s, name, f, args);
-      }
-      if (this.checkFail(s)) {
-        status = this.failOpen ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopAllIterationAndWatermark;
-      } else {
-        status = this.convertHeaders(r);
-      }
-    }
+    const status = this.runCallback(s, isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers',
+      this.abi === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0], 'headers');
     this.vm.stopNextIteration = false;
     // Envoy maps the proxy-wasm status onto Http::FilterHeadersStatus; ContinueAndEndStream -> Continue.
     if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) {
@@ -208,6 +193,24 @@ export class FilterManager {
     }
     this.vm.drainAfterActions();
     return status;
+  }
+
+  /**
+   * One headers/body/trailers callback, its result translated like cpp-host convertVmCallResultTo*.
+   * A VM that failed before or during the call gives Envoy's failStream answer instead: Continue
+   * (0 in every enum) when fail-open, else the kind's stop status.
+   */
+  private runCallback(s: StreamContext, name: string, args: number[], kind: 'headers' | 'data' | 'trailers'): number {
+    if (!this.checkFail(s)) {
+      const f = this.vm.fn[name];
+      const r = f ? this.vm.guestCall(s, name, f, args) : 0;
+      if (!this.checkFail(s)) {
+        return kind === 'headers' ? this.convertHeaders(r) : kind === 'data' ? this.convertData(r) : this.convertTrailers(r);
+      }
+    }
+    if (this.failOpen) return FilterHeadersStatus.Continue;
+    return kind === 'headers' ? FilterHeadersStatus.StopAllIterationAndWatermark
+      : kind === 'data' ? FilterDataStatus.StopIterationNoBuffer : FilterTrailersStatus.StopIteration;
   }
 
   private convertHeaders(r: number): number {
@@ -255,17 +258,8 @@ export class FilterManager {
     if (isReq && s.decodingAborted) return FilterDataStatus.Continue;
     const visible: BodyRef = { data: d.bufferingForFilter ? concat(d.buffered, chunk) : chunk };
     d.body = visible;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
-    } else {
-      const name = isReq ? 'proxy_on_request_body' : 'proxy_on_response_body';
-      const f = this.vm.fn[name];
-      const r = f ? this.vm.guestCall(s, name, f, [s.id, visible.data.length, eos ? 1 : 0]) : 0;
-      status = this.checkFail(s)
-        ? (this.failOpen ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer)
-        : this.convertData(r);
-    }
+    const status = this.runCallback(s, isReq ? 'proxy_on_request_body' : 'proxy_on_response_body',
+      [s.id, visible.data.length, eos ? 1 : 0], 'data');
     this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
       this.vm.drainAfterActions();
@@ -323,17 +317,8 @@ export class FilterManager {
     if (isReq && s.decodingAborted) return FilterTrailersStatus.Continue;
     d.trailers = map;
     d.trailersRef = true;
-    let status: number;
-    if (this.checkFail(s)) {
-      status = this.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration;
-    } else {
-      const name = isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers';
-      const f = this.vm.fn[name];
-      const r = f ? this.vm.guestCall(s, name, f, [s.id, map.size]) : 0;
-      status = this.checkFail(s)
-        ? (this.failOpen ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration)
-        : this.convertTrailers(r);
-    }
+    const status = this.runCallback(s, isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers',
+      [s.id, map.size], 'trailers');
     this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
       this.vm.drainAfterActions();
