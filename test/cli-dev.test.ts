@@ -1,13 +1,13 @@
 // `meshwasm dev`: the gateway behind a thin command, with a fixture filter module.
 import http from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
-import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import t from 'tap'
 import Dev from '../cli/commands/dev.js'
 import type {Gateway} from '../host/index.js'
+import {listenLoopback} from './helpers/loopback.js'
 import {runCommand} from './helpers/registry-fixtures.js'
 import {ProxyModuleBuilder, slot} from './helpers/wasm-fixtures.js'
 
@@ -36,16 +36,11 @@ function fixtureWasm(): string {
 
 async function serve(t: {teardown(fn: () => unknown): void}, body: string) {
   const hits: string[] = []
-  const s = http.createServer((rq, rs) => {
+  const {url} = await listenLoopback(t, (rq, rs) => {
     hits.push(rq.url ?? '')
     rs.end(body)
   })
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  t.teardown(() => new Promise<void>((r) => {
-    s.closeAllConnections()
-    s.close(() => r())
-  }))
-  return {url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits}
+  return {url, hits}
 }
 
 function get(url: string): Promise<{status: number; body: string}> {

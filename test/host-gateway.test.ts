@@ -1,9 +1,10 @@
 // The loopback gateway end to end: real client, real upstream, real callout server, a fixture
 // filter that pauses each request for a callout and edits headers on both directions.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { CONNECT_FAILURE_BODY, ProxyWasmHost, startGateway } from '../host/index.js';
+import { listenLoopback } from './helpers/loopback.js';
 import { ProxyModuleBuilder, type Step, slot } from './helpers/wasm-fixtures.js';
 
 interface Seen {
@@ -15,8 +16,7 @@ interface Seen {
 
 async function server(t: { teardown(fn: () => unknown): void }, reply: (rq: http.IncomingMessage, rs: http.ServerResponse, body: string) => void) {
   const seen: Seen[] = [];
-  const sockets = new Set<Socket>();
-  const s = http.createServer((rq, rs) => {
+  const { url } = await listenLoopback(t, (rq, rs) => {
     const chunks: Buffer[] = [];
     rq.on('data', (c: Buffer) => chunks.push(c));
     rq.on('end', () => {
@@ -25,16 +25,7 @@ async function server(t: { teardown(fn: () => unknown): void }, reply: (rq: http
       reply(rq, rs, body);
     });
   });
-  s.on('connection', (c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const c of sockets) c.destroy();
-    return new Promise<void>((r) => s.close(() => r()));
-  });
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, seen };
+  return { url, seen };
 }
 
 function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {

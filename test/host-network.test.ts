@@ -1,28 +1,15 @@
 // http_call over real loopback HTTP: the outcomes Envoy's async client and router report.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import t from 'tap';
 import {
   CONNECTION_TERMINATION_BODY, CONNECT_FAILURE_BODY, ProxyWasmHost, UPSTREAM_TIMEOUT_BODY, WasmResult, decodePairs,
 } from '../host/index.js';
+import { listenLoopback } from './helpers/loopback.js';
 import { calloutProbeModule, readBytes, readU32, slot, slotText } from './helpers/wasm-fixtures.js';
 
 const req: Array<[string, string]> = [[':authority', 'front'], [':path', '/'], [':method', 'GET']];
 
-async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
-  const server = http.createServer(handler);
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+const listen = (handler: http.RequestListener) => listenLoopback(t, handler);
 
 /** Runs one request through the probe module against `url` and returns what the guest saw. */
 async function callout(url: string, timeoutMs = 1000) {

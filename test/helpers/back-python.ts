@@ -2,7 +2,8 @@
 // and answering each one as the test scripts it: status, delay, hold until released, or a reset in
 // the middle of the response.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { type Teardown, listenLoopback } from './loopback.js';
 
 export interface SeenRequest {
   method: string;
@@ -34,13 +35,10 @@ export interface BackPython {
   close(): Promise<void>;
 }
 
-interface Teardown { teardown(fn: () => unknown): void }
-
 export async function startBackPython(t: Teardown, answer: (req: SeenRequest, index: number) => Answer = () => ({})): Promise<BackPython> {
   const seen: SeenRequest[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
-  const sockets = new Set<Socket>();
-  const server = http.createServer((rq, rs) => {
+  const loopback = await listenLoopback(t, (rq, rs) => {
     const chunks: Buffer[] = [];
     rq.on('data', (c: Buffer) => chunks.push(c));
     rq.on('end', () => {
@@ -67,22 +65,11 @@ export async function startBackPython(t: Teardown, answer: (req: SeenRequest, in
     rs.writeHead(a.status ?? 200, { 'content-type': 'text/plain' });
     rs.end(body, () => { entry.answeredAt = process.hrtime.bigint(); });
   }
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const close = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  let closed = false;
-  t.teardown(() => (closed ? undefined : close()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: loopback.url,
     seen,
     arrived: (n) => (seen.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
-    close: async () => { closed = true; await close(); },
+    close: loopback.close,
   };
 }
 
