@@ -28,7 +28,11 @@ import inspector from 'node:inspector';
 // benchmark re-runs itself under Envoy's flags.
 const ENVOY_V8_FLAGS = ['--no-liftoff', '--no-wasm-lazy-compilation'];
 if (!ENVOY_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) {
-  const child = spawnSync(process.execPath, [...process.execArgv, ...ENVOY_V8_FLAGS, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...ENVOY_V8_FLAGS, ...process.argv.slice(1)],
+    { stdio: 'inherit' },
+  );
   process.exit(child.status ?? 1);
 }
 
@@ -52,9 +56,10 @@ const ROUND_REQUESTS = 40_000;
 // with a clock instead would cost more than an empty module's whole callback.
 const profiler = new inspector.Session();
 profiler.connect();
-const post = (method, params = {}) => new Promise((resolve, reject) => {
-  profiler.post(method, params, (err, res) => (err ? reject(err) : resolve(res)));
-});
+const post = (method, params = {}) =>
+  new Promise((resolve, reject) => {
+    profiler.post(method, params, (err, res) => (err ? reject(err) : resolve(res)));
+  });
 
 /** Runs `body` under the sampling profiler; returns guest ns per wasm module URL. */
 async function profileGuest(body) {
@@ -67,7 +72,8 @@ async function profileGuest(body) {
   const ns = new Map();
   for (let i = 0; i < profile.samples.length; i++) {
     const frame = byId.get(profile.samples[i]);
-    if (!frame || !frame.url.startsWith('wasm://') || /^(wasm-to-js|js-to-wasm)/.test(frame.functionName)) continue;
+    if (!frame || !frame.url.startsWith('wasm://') || /^(wasm-to-js|js-to-wasm)/.test(frame.functionName))
+      continue;
     ns.set(frame.url, (ns.get(frame.url) ?? 0) + (profile.timeDeltas[i] ?? 0) * 1000);
   }
   return ns;
@@ -76,7 +82,9 @@ async function profileGuest(body) {
 /** The URL V8 gives a module's functions in profiles (wasm://wasm/<hash>), found by calling into it. */
 async function moduleUrl(host, state) {
   for (let n = 10_000; n <= 160_000; n *= 2) {
-    const ns = await profileGuest(() => { for (let i = 0; i < n; i++) drive(host, state); });
+    const ns = await profileGuest(() => {
+      for (let i = 0; i < n; i++) drive(host, state);
+    });
     const url = [...ns.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     if (url) return url;
   }
@@ -88,15 +96,32 @@ const { compileAssemblyScript } = await import(path.join(ROOT, 'filter/build.mjs
 
 const CLUSTER = 'outbound|8444||back-python.jump-app-dev.svc.cluster.local';
 const REQUEST = [
-  [':authority', 'back-golang.jump-app-dev.svc.cluster.local:8442'], [':path', '/jump'], [':method', 'GET'], [':scheme', 'http'],
-  ['user-agent', 'curl/8.5.0'], ['accept', '*/*'], ['x-forwarded-proto', 'http'],
+  [':authority', 'back-golang.jump-app-dev.svc.cluster.local:8442'],
+  [':path', '/jump'],
+  [':method', 'GET'],
+  [':scheme', 'http'],
+  ['user-agent', 'curl/8.5.0'],
+  ['accept', '*/*'],
+  ['x-forwarded-proto', 'http'],
   ['x-request-id', '7b1e5d2a-4c1f-4a8e-9d3b-2f6c8e1a0b9d'],
   ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
-  ['x-b3-traceid', '4bf92f3577b34da6a3ce929d0e0e4736'], ['x-b3-spanid', '00f067aa0ba902b7'], ['x-b3-sampled', '1'],
+  ['x-b3-traceid', '4bf92f3577b34da6a3ce929d0e0e4736'],
+  ['x-b3-spanid', '00f067aa0ba902b7'],
+  ['x-b3-sampled', '1'],
   ['authorization', 'Bearer not-forwarded'],
 ];
-const RESPONSE = [[':status', '200'], ['content-type', 'text/plain'], ['content-length', '2']];
-const CALLOUT_REPLY = { headers: [[':status', '200'], ['content-length', '2']], body: 'ok' };
+const RESPONSE = [
+  [':status', '200'],
+  ['content-type', 'text/plain'],
+  ['content-length', '2'],
+];
+const CALLOUT_REPLY = {
+  headers: [
+    [':status', '200'],
+    ['content-length', '2'],
+  ],
+  body: 'ok',
+};
 
 async function startHost(wasm, withCallout) {
   return ProxyWasmHost.start({
@@ -140,7 +165,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'meshwasm-bench-'));
 try {
   const plugin = await readFile(args.plugin ?? path.join(ROOT, 'filter/build/plugin.wasm'));
-  const empty = await compileAssemblyScript({ entry: path.join(ROOT, 'bench/fixtures/empty.ts'), outFile: path.join(tmp, 'empty.wasm'), quiet: true });
+  const empty = await compileAssemblyScript({
+    entry: path.join(ROOT, 'bench/fixtures/empty.ts'),
+    outFile: path.join(tmp, 'empty.wasm'),
+    quiet: true,
+  });
   const filterHost = await startHost(plugin, true);
   const emptyHost = await startHost(empty, false);
   const runs = [
@@ -161,7 +190,10 @@ try {
   const eWall = median(rounds.map((x) => x[1].wall));
   const filterState = runs[0].state;
   const emptyState = runs[1].state;
-  if (filterHost.getCounter('meshwasm.callouts.succeeded') !== BigInt(filterState.token / 4) || filterHost.isFailed()) {
+  if (
+    filterHost.getCounter('meshwasm.callouts.succeeded') !== BigInt(filterState.token / 4) ||
+    filterHost.isFailed()
+  ) {
     throw new Error('the filter did not complete every callout; the numbers would be meaningless');
   }
 
@@ -183,7 +215,7 @@ try {
     `plugin.wasm size:             ${plugin.length} B raw (${kib(plugin.length)}), ${gz} B gzipped (${kib(gz)}); empty module ${empty.length} B`,
     `guest time per request:       filter ${fGuest.toFixed(0)} ns, empty ${eGuest.toFixed(0)} ns, ratio ${median(guestRatios).toFixed(2)}x` +
       ` (median of ${ROUNDS} rounds, ${Math.min(...guestRatios).toFixed(2)}-${Math.max(...guestRatios).toFixed(2)}x;` +
-      ' self time of wasm functions in V8\'s sampling profiler; host functions excluded)',
+      " self time of wasm functions in V8's sampling profiler; host functions excluded)",
     `wall time per request (host): filter ${fWall.toFixed(0)} ns, empty ${eWall.toFixed(0)} ns, ratio ${(fWall / eWall).toFixed(2)}x` +
       ' (host + guest, driven through the host API)',
     `filter linear memory:         ${kib(memoryAt[10_000])} after 10k requests, ${kib(memoryAt[MEMORY_REQUESTS])} after ${MEMORY_REQUESTS / 1000}k` +

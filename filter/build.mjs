@@ -23,14 +23,30 @@ export const SIZE_BUDGET = 32 * 1024;
 export async function compileAssemblyScript({ entry, outFile, quiet = false }) {
   const { default: asc } = await import('assemblyscript/asc');
   let diagnostics = '';
-  const sink = { write(chunk) { diagnostics += String(chunk); return true; } };
+  const sink = {
+    write(chunk) {
+      diagnostics += String(chunk);
+      return true;
+    },
+  };
   const { error } = await asc.main(
-    [entry, '--config', path.join(FILTER_DIR, 'asconfig.json'), '--target', 'release', '--outFile', outFile, '--noColors'],
+    [
+      entry,
+      '--config',
+      path.join(FILTER_DIR, 'asconfig.json'),
+      '--target',
+      'release',
+      '--outFile',
+      outFile,
+      '--noColors',
+    ],
     { stdout: sink, stderr: sink },
   );
   if (error) {
     await rm(outFile, { force: true });
-    throw new Error(`meshwasm: compiling ${path.relative(process.cwd(), entry)} failed: ${error.message}\n${diagnostics}`);
+    throw new Error(
+      `meshwasm: compiling ${path.relative(process.cwd(), entry)} failed: ${error.message}\n${diagnostics}`,
+    );
   }
   if (!quiet && diagnostics.trim()) process.stderr.write(diagnostics);
   return readFile(outFile);
@@ -46,7 +62,11 @@ export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), qui
   await mkdir(outDir, { recursive: true });
   const wasmPath = path.join(path.resolve(outDir), 'plugin.wasm');
   const tmpPath = `${wasmPath}.tmp-${process.pid}`;
-  const bytes = await compileAssemblyScript({ entry: path.join(FILTER_DIR, 'assembly', 'index.ts'), outFile: tmpPath, quiet });
+  const bytes = await compileAssemblyScript({
+    entry: path.join(FILTER_DIR, 'assembly', 'index.ts'),
+    outFile: tmpPath,
+    quiet,
+  });
   const problem = await envoyLoadProblem(bytes);
   if (problem) {
     await rm(tmpPath, { force: true });
@@ -60,7 +80,9 @@ export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), qui
   await rename(tmpPath, wasmPath);
   await writeFile(`${wasmPath}.sha256`, `${sha256}\n`);
   if (!quiet) {
-    process.stderr.write(`meshwasm: built ${path.relative(process.cwd(), wasmPath)} (${bytes.length} bytes, sha256 ${sha256})\n`);
+    process.stderr.write(
+      `meshwasm: built ${path.relative(process.cwd(), wasmPath)} (${bytes.length} bytes, sha256 ${sha256})\n`,
+    );
   }
   return { wasmPath, size: bytes.length, sha256 };
 }
@@ -73,7 +95,9 @@ export async function buildFilter({ outDir = path.join(FILTER_DIR, 'build'), qui
 export async function envoyLoadProblem(bytes) {
   const linkCheck = path.join(FILTER_DIR, '..', 'dist', 'host', 'link-check.js');
   const { checkEnvoyLinkable, HostLoadError } = await import(pathToFileURL(linkCheck).href).catch(() => {
-    throw new Error(`meshwasm: ${path.relative(process.cwd(), linkCheck)} is missing; run \`npm run build:ts\` before building the filter`);
+    throw new Error(
+      `meshwasm: ${path.relative(process.cwd(), linkCheck)} is missing; run \`npm run build:ts\` before building the filter`,
+    );
   });
   try {
     const abi = checkEnvoyLinkable(bytes);

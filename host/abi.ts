@@ -71,15 +71,31 @@ export const StreamType = { Request: 0, Response: 1, Downstream: 2, Upstream: 3 
 export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2 } as const;
 
 export const GrpcStatus = {
-  Ok: 0, Canceled: 1, Unknown: 2, InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExists: 6,
-  PermissionDenied: 7, ResourceExhausted: 8, FailedPrecondition: 9, Aborted: 10, OutOfRange: 11,
-  Unimplemented: 12, Internal: 13, Unavailable: 14, DataLoss: 15, Unauthenticated: 16, InvalidCode: -1,
+  Ok: 0,
+  Canceled: 1,
+  Unknown: 2,
+  InvalidArgument: 3,
+  DeadlineExceeded: 4,
+  NotFound: 5,
+  AlreadyExists: 6,
+  PermissionDenied: 7,
+  ResourceExhausted: 8,
+  FailedPrecondition: 9,
+  Aborted: 10,
+  OutOfRange: 11,
+  Unimplemented: 12,
+  Internal: 13,
+  Unavailable: 14,
+  DataLoss: 15,
+  Unauthenticated: 16,
+  InvalidCode: -1,
 } as const;
 
 /** "i32 i32 -> i32" style shorthand, so the tables below read like Envoy's declarations. */
 function sig(text: string): FuncSig {
   const [p, r] = text.split('->').map((s) => s.trim());
-  const list = (s: string | undefined): ValType[] => (!s || s === 'void' ? [] : (s.split(/\s+/) as ValType[]));
+  const list = (s: string | undefined): ValType[] =>
+    !s || s === 'void' ? [] : (s.split(/\s+/) as ValType[]);
   return { params: list(p), results: list(r) };
 }
 
@@ -274,17 +290,53 @@ export function detectAbi(exports: Array<{ name: string; kind: string }>): AbiVe
  * same under wasi_unstable and wasi_snapshot_preview1, so the sets hold bare function names.
  */
 export const START_ALLOWED_HOSTCALLS: ReadonlySet<string> = new Set([
-  'emscripten_notify_memory_growth', 'proxy_log',
-  'fd_write', 'args_sizes_get', 'args_get', 'environ_sizes_get', 'environ_get', 'clock_time_get', 'clock_res_get',
-  'random_get', 'poll_oneoff', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_advise', 'fd_allocate', 'fd_datasync',
-  'fd_fdstat_set_rights', 'fd_filestat_get', 'fd_filestat_set_size', 'fd_filestat_set_times', 'fd_pread',
-  'fd_prestat_dir_name', 'fd_prestat_get', 'fd_pwrite', 'fd_readdir', 'fd_renumber', 'fd_sync', 'fd_tell',
-  'path_create_directory', 'path_filestat_get', 'path_filestat_set_times', 'path_link', 'path_readlink',
-  'path_remove_directory', 'path_rename', 'path_symlink', 'path_unlink_file', 'sock_accept', 'sock_recv',
-  'sock_send', 'sock_shutdown',
+  'emscripten_notify_memory_growth',
+  'proxy_log',
+  'fd_write',
+  'args_sizes_get',
+  'args_get',
+  'environ_sizes_get',
+  'environ_get',
+  'clock_time_get',
+  'clock_res_get',
+  'random_get',
+  'poll_oneoff',
+  'fd_fdstat_get',
+  'fd_fdstat_set_flags',
+  'fd_advise',
+  'fd_allocate',
+  'fd_datasync',
+  'fd_fdstat_set_rights',
+  'fd_filestat_get',
+  'fd_filestat_set_size',
+  'fd_filestat_set_times',
+  'fd_pread',
+  'fd_prestat_dir_name',
+  'fd_prestat_get',
+  'fd_pwrite',
+  'fd_readdir',
+  'fd_renumber',
+  'fd_sync',
+  'fd_tell',
+  'path_create_directory',
+  'path_filestat_get',
+  'path_filestat_set_times',
+  'path_link',
+  'path_readlink',
+  'path_remove_directory',
+  'path_rename',
+  'path_symlink',
+  'path_unlink_file',
+  'sock_accept',
+  'sock_recv',
+  'sock_send',
+  'sock_shutdown',
 ]);
 
 /** Host calls allowed while the host runs the guest's malloc (cpp-host WasmBase::allocMemory). */
 export const MALLOC_ALLOWED_HOSTCALLS: ReadonlySet<string> = new Set([
-  'proxy_log', 'fd_write', 'clock_time_get', 'poll_oneoff',
+  'proxy_log',
+  'fd_write',
+  'clock_time_get',
+  'poll_oneoff',
 ]);

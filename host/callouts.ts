@@ -17,7 +17,13 @@ import {
   sendCallout,
 } from './http-call.js';
 import { type Headers, decodePairs } from './pairs.js';
-import { type CalloutRecord, type DeliveredResponse, type HttpCallout, type RootLikeContext, historyLimits } from './stream.js';
+import {
+  type CalloutRecord,
+  type DeliveredResponse,
+  type HttpCallout,
+  type RootLikeContext,
+  historyLimits,
+} from './stream.js';
 
 export type { HttpCallout };
 
@@ -39,9 +45,15 @@ export class HttpCallouts {
   private agent: http.Agent | undefined;
   private readonly clusterUrls = new Map<string, URL | 'manual' | 'unavailable'>();
 
-  constructor(private readonly vm: GuestCalls, clusters: Record<string, string>) {
+  constructor(
+    private readonly vm: GuestCalls,
+    clusters: Record<string, string>,
+  ) {
     for (const [name, url] of Object.entries(clusters)) {
-      this.clusterUrls.set(name, url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url));
+      this.clusterUrls.set(
+        name,
+        url === 'manual' || url === 'unavailable' ? url : parseClusterUrl(name, url),
+      );
     }
   }
 
@@ -58,8 +70,16 @@ export class HttpCallouts {
   }
 
   private httpCall(
-    upPtr: number, upSize: number, hPtr: number, hSize: number, bPtr: number, bSize: number,
-    tPtr: number, tSize: number, timeout: number, tokenPtr: number,
+    upPtr: number,
+    upSize: number,
+    hPtr: number,
+    hSize: number,
+    bPtr: number,
+    bSize: number,
+    tPtr: number,
+    tSize: number,
+    timeout: number,
+    tokenPtr: number,
   ): number {
     const origin = this.vm.ctx();
     const root = this.vm.rootOf(origin);
@@ -67,7 +87,8 @@ export class HttpCallouts {
     const body = this.vm.mem.copy(bPtr, bSize);
     const hv = this.vm.mem.view(hPtr, hSize);
     const tv = this.vm.mem.view(tPtr, tSize);
-    if (cluster === null || body === null || hv === null || tv === null) return WasmResult.InvalidMemoryAccess;
+    if (cluster === null || body === null || hv === null || tv === null)
+      return WasmResult.InvalidMemoryAccess;
     const headerPairs = decodePairs(hv);
     const trailerPairs = decodePairs(tv);
     if (!this.vm.mem.setU32(tokenPtr, 0)) return WasmResult.InvalidMemoryAccess;
@@ -79,7 +100,8 @@ export class HttpCallouts {
     // buildRequestHeaderMapFromPairs: addCopy per pair, so inline headers coalesce like in Envoy.
     const headers = new HeaderMap();
     for (const [k, v] of headerPairs) headers.add(k, v);
-    if (!headers.has(':path') || !headers.has(':method') || !headers.has(':authority')) return WasmResult.BadArgument;
+    if (!headers.has(':path') || !headers.has(':method') || !headers.has(':authority'))
+      return WasmResult.BadArgument;
     if (body.length > 0) headers.replace('content-length', String(body.length));
     const trailerMap = new HeaderMap();
     for (const [k, v] of trailerPairs) trailerMap.add(k, v);
@@ -153,7 +175,13 @@ export class HttpCallouts {
       root.httpCallResponse = null;
       this.finishCallout(root, record);
     });
-    this.onHttpCallResponse(root, token, delivered.headers!.size, resp.body.length, delivered.trailers?.size ?? 0);
+    this.onHttpCallResponse(
+      root,
+      token,
+      delivered.headers!.size,
+      resp.body.length,
+      delivered.trailers?.size ?? 0,
+    );
   }
 
   private deliverFailure(root: RootLikeContext, token: number): void {
@@ -175,7 +203,13 @@ export class HttpCallouts {
   /** ContextBase::onHttpCallResponse; the deferred cleanup runs even when the VM is not entered. */
   private onHttpCallResponse(root: RootLikeContext, token: number, h: number, b: number, t: number): void {
     if (!this.vm.failed && this.vm.fn.proxy_on_http_call_response) {
-      this.vm.guestCall(root, 'proxy_on_http_call_response', this.vm.fn.proxy_on_http_call_response, [root.id, token, h, b, t]);
+      this.vm.guestCall(root, 'proxy_on_http_call_response', this.vm.fn.proxy_on_http_call_response, [
+        root.id,
+        token,
+        h,
+        b,
+        t,
+      ]);
     }
     this.vm.afterCall();
   }

@@ -4,7 +4,13 @@
 // replies (through the encoder path or directly, depending on how far the response got), and runs
 // the access-log and teardown callbacks when the stream completes.
 
-import { type AbiVersion, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus } from './abi.js';
+import {
+  type AbiVersion,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  GrpcStatus,
+} from './abi.js';
 import { type Bytes, concat, toBytes } from './bytes.js';
 import type { GuestCalls } from './guest-calls.js';
 import { HeaderMap } from './header-map.js';
@@ -56,7 +62,10 @@ export class FilterManager {
   private readonly streamClock: () => bigint | number;
   private readonly streamDefaults: Required<StreamInfoOptions>;
 
-  constructor(private readonly vm: GuestCalls, opts: FilterManagerOptions) {
+  constructor(
+    private readonly vm: GuestCalls,
+    opts: FilterManagerOptions,
+  ) {
     this.abi = opts.abi;
     this.failOpen = opts.failOpen;
     this.now = opts.now;
@@ -68,7 +77,12 @@ export class FilterManager {
   initializeHttpContext(info?: StreamInfoOptions): number {
     this.vm.assertUsable();
     const id = this.nextStreamId++;
-    const s = new StreamContext(id, this.nextConnectionId++, info ? { ...this.streamDefaults, ...info } : this.streamDefaults, this.streamClock());
+    const s = new StreamContext(
+      id,
+      this.nextConnectionId++,
+      info ? { ...this.streamDefaults, ...info } : this.streamDefaults,
+      this.streamClock(),
+    );
     // wasm_filter.h createFilter: a failed VM with fail_open means no filter at all.
     if (this.vm.failed && this.failOpen) s.bypass = true;
     this.vm.contexts.set(id, s);
@@ -83,7 +97,9 @@ export class FilterManager {
   private stream(id: number): StreamContext {
     const c = this.vm.contexts.get(id);
     if (!(c instanceof StreamContext)) {
-      throw new Error(`no HTTP stream context ${id} (call initializeHttpContext first; completed streams are gone)`);
+      throw new Error(
+        `no HTTP stream context ${id} (call initializeHttpContext first; completed streams are gone)`,
+      );
     }
     return c;
   }
@@ -181,8 +197,12 @@ export class FilterManager {
       return FilterHeadersStatus.Continue;
     }
     d.headersRef = true;
-    const status = this.runCallback(s, isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers',
-      this.abi === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0], 'headers');
+    const status = this.runCallback(
+      s,
+      isReq ? 'proxy_on_request_headers' : 'proxy_on_response_headers',
+      this.abi === '0.1.0' ? [s.id, d.headers.size] : [s.id, d.headers.size, eos ? 1 : 0],
+      'headers',
+    );
     this.vm.stopNextIteration = false;
     // Envoy maps the proxy-wasm status onto Http::FilterHeadersStatus; ContinueAndEndStream -> Continue.
     if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) {
@@ -200,17 +220,29 @@ export class FilterManager {
    * A VM that failed before or during the call gives Envoy's failStream answer instead: Continue
    * (0 in every enum) when fail-open, else the kind's stop status.
    */
-  private runCallback(s: StreamContext, name: string, args: number[], kind: 'headers' | 'data' | 'trailers'): number {
+  private runCallback(
+    s: StreamContext,
+    name: string,
+    args: number[],
+    kind: 'headers' | 'data' | 'trailers',
+  ): number {
     if (!this.checkFail(s)) {
       const f = this.vm.fn[name];
       const r = f ? this.vm.guestCall(s, name, f, args) : 0;
       if (!this.checkFail(s)) {
-        return kind === 'headers' ? this.convertHeaders(r) : kind === 'data' ? this.convertData(r) : this.convertTrailers(r);
+        return kind === 'headers'
+          ? this.convertHeaders(r)
+          : kind === 'data'
+            ? this.convertData(r)
+            : this.convertTrailers(r);
       }
     }
     if (this.failOpen) return FilterHeadersStatus.Continue;
-    return kind === 'headers' ? FilterHeadersStatus.StopAllIterationAndWatermark
-      : kind === 'data' ? FilterDataStatus.StopIterationNoBuffer : FilterTrailersStatus.StopIteration;
+    return kind === 'headers'
+      ? FilterHeadersStatus.StopAllIterationAndWatermark
+      : kind === 'data'
+        ? FilterDataStatus.StopIterationNoBuffer
+        : FilterTrailersStatus.StopIteration;
   }
 
   private convertHeaders(r: number): number {
@@ -222,12 +254,14 @@ export class FilterManager {
   }
 
   private convertData(r: number): number {
-    if (this.vm.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer) return FilterDataStatus.StopIterationNoBuffer;
+    if (this.vm.stopNextIteration || r > FilterDataStatus.StopIterationNoBuffer)
+      return FilterDataStatus.StopIterationNoBuffer;
     return r;
   }
 
   private convertTrailers(r: number): number {
-    if (this.vm.stopNextIteration || r > FilterTrailersStatus.StopIteration) return FilterTrailersStatus.StopIteration;
+    if (this.vm.stopNextIteration || r > FilterTrailersStatus.StopIteration)
+      return FilterTrailersStatus.StopIteration;
     return r;
   }
 
@@ -258,8 +292,12 @@ export class FilterManager {
     if (isReq && s.decodingAborted) return FilterDataStatus.Continue;
     const visible: BodyRef = { data: d.bufferingForFilter ? concat(d.buffered, chunk) : chunk };
     d.body = visible;
-    const status = this.runCallback(s, isReq ? 'proxy_on_request_body' : 'proxy_on_response_body',
-      [s.id, visible.data.length, eos ? 1 : 0], 'data');
+    const status = this.runCallback(
+      s,
+      isReq ? 'proxy_on_request_body' : 'proxy_on_response_body',
+      [s.id, visible.data.length, eos ? 1 : 0],
+      'data',
+    );
     this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
       this.vm.drainAfterActions();
@@ -317,8 +355,12 @@ export class FilterManager {
     if (isReq && s.decodingAborted) return FilterTrailersStatus.Continue;
     d.trailers = map;
     d.trailersRef = true;
-    const status = this.runCallback(s, isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers',
-      [s.id, map.size], 'trailers');
+    const status = this.runCallback(
+      s,
+      isReq ? 'proxy_on_request_trailers' : 'proxy_on_response_trailers',
+      [s.id, map.size],
+      'trailers',
+    );
     this.vm.stopNextIteration = false;
     if (isReq && s.decodingAborted) {
       this.vm.drainAfterActions();
@@ -438,11 +480,13 @@ export class FilterManager {
     let body = reply.body;
     if (isGrpc) {
       headers.replace('content-type', 'application/grpc');
-      const grpc = reply.grpcStatus >= 0 && reply.grpcStatus <= 16
-        ? reply.grpcStatus
-        : HTTP_TO_GRPC[reply.statusCode] ?? GrpcStatus.Unknown;
+      const grpc =
+        reply.grpcStatus >= 0 && reply.grpcStatus <= 16
+          ? reply.grpcStatus
+          : (HTTP_TO_GRPC[reply.statusCode] ?? GrpcStatus.Unknown);
       headers.replace('grpc-status', String(grpc));
-      if (body.length > 0) headers.replace('grpc-message', encodeURIComponent(Buffer.from(body).toString('utf8')));
+      if (body.length > 0)
+        headers.replace('grpc-message', encodeURIComponent(Buffer.from(body).toString('utf8')));
       headers.remove('content-length');
       body = EMPTY;
     } else if (body.length > 0) {

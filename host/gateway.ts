@@ -10,7 +10,11 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type HostOptions, ProxyWasmHost } from './host.js';
 import {
-  CONNECTION_TERMINATION_BODY, CONNECT_FAILURE_BODY, UPSTREAM_TIMEOUT_BODY, requestTarget, routerReply,
+  CONNECTION_TERMINATION_BODY,
+  CONNECT_FAILURE_BODY,
+  UPSTREAM_TIMEOUT_BODY,
+  requestTarget,
+  routerReply,
 } from './http-call.js';
 import type { Headers } from './pairs.js';
 import type { StreamSink } from './stream.js';
@@ -32,7 +36,15 @@ export interface Gateway {
 }
 
 // Hop-by-hop headers the HTTP/1 codec consumes instead of passing them to filters.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'host',
+]);
 
 function rawToPairs(raw: string[]): Headers {
   const out: Headers = [];
@@ -51,7 +63,8 @@ function toRaw(headers: Headers): string[] {
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const upstream = new URL(opts.upstream);
-  if (upstream.protocol !== 'http:') throw new Error(`upstream: only http:// is supported (got '${opts.upstream}')`);
+  if (upstream.protocol !== 'http:')
+    throw new Error(`upstream: only http:// is supported (got '${opts.upstream}')`);
   const owned = !(opts.host instanceof ProxyWasmHost);
   const host = opts.host instanceof ProxyWasmHost ? opts.host : await ProxyWasmHost.start(opts.host);
   host.enableRealTicks();
@@ -141,21 +154,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         responseStarted = true;
         const h: Headers = [[':status', String(ures.statusCode ?? 502)], ...rawToPairs(ures.rawHeaders)];
         h.push(['x-envoy-upstream-service-time', String(Date.now() - started)]);
-        const noBody = method === 'HEAD' || ures.statusCode === 204 || ures.statusCode === 304
-          || ures.headers['content-length'] === '0';
+        const noBody =
+          method === 'HEAD' ||
+          ures.statusCode === 204 ||
+          ures.statusCode === 304 ||
+          ures.headers['content-length'] === '0';
         host.callOnResponseHeaders(id, h, noBody);
         if (noBody) {
           ures.resume();
-          ures.on('end', () => { if (upstreamTimer) clearTimeout(upstreamTimer); });
+          ures.on('end', () => {
+            if (upstreamTimer) clearTimeout(upstreamTimer);
+          });
           return;
         }
-        feed(ures, (chunk, end) => {
-          if (end && upstreamTimer) clearTimeout(upstreamTimer);
-          host.callOnResponseBody(id, chunk, end);
-        }, (t) => {
-          if (upstreamTimer) clearTimeout(upstreamTimer);
-          host.callOnResponseTrailers(id, t);
-        });
+        feed(
+          ures,
+          (chunk, end) => {
+            if (end && upstreamTimer) clearTimeout(upstreamTimer);
+            host.callOnResponseBody(id, chunk, end);
+          },
+          (t) => {
+            if (upstreamTimer) clearTimeout(upstreamTimer);
+            host.callOnResponseTrailers(id, t);
+          },
+        );
         ures.on('aborted', () => res.destroy());
       });
       ur.on('error', (err: NodeJS.ErrnoException) => {
@@ -165,7 +187,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           res.destroy();
           return;
         }
-        sendUpstreamError(503, err.code === 'ECONNREFUSED' ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY);
+        sendUpstreamError(
+          503,
+          err.code === 'ECONNREFUSED' ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY,
+        );
       });
       if (eos) ur.end();
     };
@@ -225,11 +250,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     headers.push(['x-forwarded-proto', 'http']);
     if (!headers.some(([k]) => k === 'x-request-id')) headers.push(['x-request-id', randomUUID()]);
 
-    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
-      || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
+      req.headers['transfer-encoding'] !== undefined;
     host.callOnRequestHeaders(id, headers, !hasBody);
     if (hasBody) {
-      feed(req, (chunk, eos) => host.callOnRequestBody(id, chunk, eos), (t) => host.callOnRequestTrailers(id, t));
+      feed(
+        req,
+        (chunk, eos) => host.callOnRequestBody(id, chunk, eos),
+        (t) => host.callOnRequestTrailers(id, t),
+      );
     } else {
       req.resume();
     }

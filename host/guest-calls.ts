@@ -161,13 +161,41 @@ export class GuestCalls {
       if (this.restricted !== null && !this.restricted.has(name)) throw new HostTrap('restricted_callback');
     };
     switch (f.length) {
-      case 0: return () => { check(); return f(); };
-      case 1: return (a) => { check(); return f(a); };
-      case 2: return (a, b) => { check(); return f(a, b); };
-      case 3: return (a, b, c) => { check(); return f(a, b, c); };
-      case 4: return (a, b, c, d) => { check(); return f(a, b, c, d); };
-      case 5: return (a, b, c, d, e) => { check(); return f(a, b, c, d, e); };
-      default: return (...args) => { check(); return f(...args); };
+      case 0:
+        return () => {
+          check();
+          return f();
+        };
+      case 1:
+        return (a) => {
+          check();
+          return f(a);
+        };
+      case 2:
+        return (a, b) => {
+          check();
+          return f(a, b);
+        };
+      case 3:
+        return (a, b, c) => {
+          check();
+          return f(a, b, c);
+        };
+      case 4:
+        return (a, b, c, d) => {
+          check();
+          return f(a, b, c, d);
+        };
+      case 5:
+        return (a, b, c, d, e) => {
+          check();
+          return f(a, b, c, d, e);
+        };
+      default:
+        return (...args) => {
+          check();
+          return f(...args);
+        };
     }
   }
 

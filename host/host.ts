@@ -117,7 +117,9 @@ export async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Modu
   return (await loadModule(bytes)).module;
 }
 
-async function loadModule(wasm: Uint8Array | WebAssembly.Module): Promise<{ module: WebAssembly.Module; info: ModuleInfo }> {
+async function loadModule(
+  wasm: Uint8Array | WebAssembly.Module,
+): Promise<{ module: WebAssembly.Module; info: ModuleInfo }> {
   const hit = compiled.get(wasm);
   if (hit) return hit;
   if (wasm instanceof WebAssembly.Module) {
@@ -202,7 +204,8 @@ export class ProxyWasmHost {
     }
     this.instance = instance;
     const memory = instance.exports.memory;
-    if (!(memory instanceof WebAssembly.Memory)) throw new HostLoadError('Wasm module is missing memory export.');
+    if (!(memory instanceof WebAssembly.Memory))
+      throw new HostLoadError('Wasm module is missing memory export.');
     const fns: Record<string, GuestFn | undefined> = {};
     for (const [name, value] of Object.entries(instance.exports)) {
       if (typeof value === 'function') fns[name] = value as GuestFn;
@@ -309,7 +312,8 @@ export class ProxyWasmHost {
       ...streamControlFunctions(this.vm, this.streams),
       ...this.callouts.hostFunctions(),
       ...sharedDataFunctions(this.vm, (token) => {
-        if (!this.vm.failed && !this.vm.shutDown) this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
+        if (!this.vm.failed && !this.vm.shutDown)
+          this.vm.callVoid(this.vm.root, 'proxy_on_queue_ready', 1, token);
       }),
     };
     const table = envoyImportTable(abi);
@@ -321,7 +325,8 @@ export class ProxyWasmHost {
     }
     const wasi: Record<string, unknown> = {};
     const wasiOptions = { now: this.now, environment: this.opts.environment ?? {} };
-    for (const name of Object.keys(WASI_FUNCTIONS)) wasi[name] = this.vm.guarded(name, wasiFunction(name, this.vm, wasiOptions));
+    for (const name of Object.keys(WASI_FUNCTIONS))
+      wasi[name] = this.vm.guarded(name, wasiFunction(name, this.vm, wasiOptions));
     const imports: WebAssembly.Imports = { env: env as WebAssembly.ModuleImports };
     for (const m of WASI_MODULES) imports[m] = wasi as WebAssembly.ModuleImports;
     void info;
@@ -330,7 +335,11 @@ export class ProxyWasmHost {
         const wrapped: Record<string, unknown> = {};
         for (const [name, f] of Object.entries(fns)) {
           wrapped[name] = (...args: Array<number | bigint>) => {
-            this.hostCalls.push({ fn: mod === 'env' ? name : `${mod}.${name}`, args: args.map(Number), contextId: this.vm.ctx().id });
+            this.hostCalls.push({
+              fn: mod === 'env' ? name : `${mod}.${name}`,
+              args: args.map(Number),
+              contextId: this.vm.ctx().id,
+            });
             return (f as HostFn)(...args);
           };
         }
@@ -343,10 +352,14 @@ export class ProxyWasmHost {
   /** One env import, wrapped with the restricted-callback check (host functions live in env-functions/ and callouts.ts). */
   private envFunction(name: string, implemented: Record<string, HostFn>): HostFn {
     switch (name) {
-      case 'pthread_equal': return this.vm.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
-      case 'emscripten_notify_memory_growth': return this.vm.guarded(name, (_index: number) => undefined);
-      case 'envoy_resolve_dns': return this.vm.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
-      default: break;
+      case 'pthread_equal':
+        return this.vm.guarded(name, (a: number, b: number) => (a === b ? 1 : 0));
+      case 'emscripten_notify_memory_growth':
+        return this.vm.guarded(name, (_index: number) => undefined);
+      case 'envoy_resolve_dns':
+        return this.vm.guarded(name, (_a: number, _b: number, _c: number) => WasmResult.Unimplemented);
+      default:
+        break;
     }
     const impl = implemented[name];
     if (typeof impl !== 'function') throw new Error(`host function ${name} is not implemented`);

@@ -75,7 +75,10 @@ export function parseClusterUrl(cluster: string, url: string): URL {
  * cluster or upstream may be http://host:port/prefix) and :authority (the upstream's host if absent).
  * Shared by callouts and the gateway's upstream requests.
  */
-export function requestTarget(upstream: URL, headers: Headers): { method: string; path: string; authority: string } {
+export function requestTarget(
+  upstream: URL,
+  headers: Headers,
+): { method: string; path: string; authority: string } {
   let method = 'GET';
   let path = '/';
   let authority = upstream.host;
@@ -161,8 +164,12 @@ export function sendCallout(
         handlers.failure('reset');
         return;
       }
-      const connectPhase = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH'
-        || err.code === 'EADDRNOTAVAIL' || err.code === 'ETIMEDOUT';
+      const connectPhase =
+        err.code === 'ECONNREFUSED' ||
+        err.code === 'EHOSTUNREACH' ||
+        err.code === 'ENETUNREACH' ||
+        err.code === 'EADDRNOTAVAIL' ||
+        err.code === 'ETIMEDOUT';
       handlers.success(routerReply(503, connectPhase ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY));
     });
   });

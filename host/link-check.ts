@@ -53,7 +53,8 @@ function checkImports(info: ModuleInfo, abi: AbiVersion): void {
 }
 
 function checkExports(info: ModuleInfo, abi: AbiVersion): void {
-  if (!info.exports.some((e) => e.kind === 'memory')) throw new HostLoadError('Wasm module is missing memory export.');
+  if (!info.exports.some((e) => e.kind === 'memory'))
+    throw new HostLoadError('Wasm module is missing memory export.');
   const expected = envoyExportTable(abi);
   const fns = new Map(info.exports.filter((e) => e.kind === 'function').map((e) => [e.name, e.sig!]));
   const check = (name: string): boolean => {
@@ -76,5 +77,11 @@ function checkExports(info: ModuleInfo, abi: AbiVersion): void {
   if (!check('malloc') && !check('proxy_on_memory_allocate')) {
     throw new HostLoadError('Wasm module is missing malloc function.');
   }
-  for (const name of fns.keys()) if (name.startsWith('proxy_on_') || name.startsWith('envoy_on_') || name === 'proxy_validate_configuration') check(name);
+  for (const name of fns.keys())
+    if (
+      name.startsWith('proxy_on_') ||
+      name.startsWith('envoy_on_') ||
+      name === 'proxy_validate_configuration'
+    )
+      check(name);
 }

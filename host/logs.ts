@@ -32,7 +32,8 @@ export class LogBook {
 
   /** The newest error-or-worse entry, for load errors ("Failed to start ... (why)"). */
   lastError(): LogEntry | undefined {
-    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.level >= LogLevel.error) return this.entries[i];
+    for (let i = this.entries.length - 1; i >= 0; i--)
+      if (this.entries[i]!.level >= LogLevel.error) return this.entries[i];
     return undefined;
   }
 

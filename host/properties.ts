@@ -36,29 +36,42 @@ function requestValue(s: StreamContext, field: string, rest: string[]): Property
   // activation_request_headers_ = request_headers_ ? request_headers_ : access_log_request_headers_
   const h = s.req.headersRef || s.accessLogPhase ? s.req.headers : null;
   switch (field) {
-    case 'path': return h?.get(':path');
+    case 'path':
+      return h?.get(':path');
     case 'url_path': {
       const p = h?.get(':path');
       if (p === undefined) return undefined;
       const q = p.indexOf('?');
       return q < 0 ? p : p.slice(0, q);
     }
-    case 'host': return h?.get(':authority');
-    case 'scheme': return h?.get(':scheme');
-    case 'method': return h?.get(':method');
-    case 'referer': return h?.get('referer');
-    case 'useragent': return h?.get('user-agent');
-    case 'id': return h?.get('x-request-id');
-    case 'headers': return headersValue(h, rest);
-    case 'protocol': return s.info.protocol;
-    case 'time': return int64(s.startTimeNs);
-    case 'duration': return s.completeTimeNs === undefined ? undefined : int64(s.completeTimeNs - s.startTimeNs);
+    case 'host':
+      return h?.get(':authority');
+    case 'scheme':
+      return h?.get(':scheme');
+    case 'method':
+      return h?.get(':method');
+    case 'referer':
+      return h?.get('referer');
+    case 'useragent':
+      return h?.get('user-agent');
+    case 'id':
+      return h?.get('x-request-id');
+    case 'headers':
+      return headersValue(h, rest);
+    case 'protocol':
+      return s.info.protocol;
+    case 'time':
+      return int64(s.startTimeNs);
+    case 'duration':
+      return s.completeTimeNs === undefined ? undefined : int64(s.completeTimeNs - s.startTimeNs);
     case 'size': {
       const cl = h?.get('content-length');
       return int64(cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : s.bytesReceived);
     }
-    case 'total_size': return int64((h?.byteSize() ?? 0) + s.bytesReceived);
-    default: return undefined;
+    case 'total_size':
+      return int64((h?.byteSize() ?? 0) + s.bytesReceived);
+    default:
+      return undefined;
   }
 }
 
@@ -76,20 +89,26 @@ function responseValue(s: StreamContext, field: string, rest: string[]): Propert
       const st = s.resp.headers?.get(':status');
       return st === undefined ? undefined : int64(Number(st));
     }
-    case 'code_details': return s.responseCodeDetails;
-    case 'flags': return int64(0);
+    case 'code_details':
+      return s.responseCodeDetails;
+    case 'flags':
+      return int64(0);
     case 'grpc_status': {
       const g = s.resp.trailers?.get('grpc-status') ?? s.resp.headers?.get('grpc-status');
       return g === undefined ? undefined : int64(Number(g));
     }
-    case 'headers': return headersValue(h, rest);
+    case 'headers':
+      return headersValue(h, rest);
     case 'trailers': {
       const t = s.resp.trailersRef || s.accessLogPhase ? s.resp.trailers : null;
       return t ? encodePairs(t.entries()) : undefined;
     }
-    case 'size': return int64(s.bytesSent);
-    case 'total_size': return int64((s.resp.headers?.byteSize() ?? 0) + s.bytesSent);
-    default: return undefined;
+    case 'size':
+      return int64(s.bytesSent);
+    case 'total_size':
+      return int64((s.resp.headers?.byteSize() ?? 0) + s.bytesSent);
+    default:
+      return undefined;
   }
 }
 
@@ -109,17 +128,24 @@ export function resolveProperty(
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   const top = parts.shift()!;
   switch (top) {
-    case 'plugin_root_id': return parts.length === 0 ? plugin.rootId : undefined;
-    case 'plugin_name': return parts.length === 0 ? plugin.pluginName : undefined;
-    case 'plugin_vm_id': return parts.length === 0 ? plugin.vmId : undefined;
-    default: break;
+    case 'plugin_root_id':
+      return parts.length === 0 ? plugin.rootId : undefined;
+    case 'plugin_name':
+      return parts.length === 0 ? plugin.pluginName : undefined;
+    case 'plugin_vm_id':
+      return parts.length === 0 ? plugin.vmId : undefined;
+    default:
+      break;
   }
   if (!stream) return undefined;
   const field = parts.shift();
   switch (top) {
-    case 'connection_id': return field === undefined ? uint64(stream.connectionId) : undefined;
-    case 'request': return field === undefined ? undefined : requestValue(stream, field, parts);
-    case 'response': return field === undefined ? undefined : responseValue(stream, field, parts);
+    case 'connection_id':
+      return field === undefined ? uint64(stream.connectionId) : undefined;
+    case 'request':
+      return field === undefined ? undefined : requestValue(stream, field, parts);
+    case 'response':
+      return field === undefined ? undefined : responseValue(stream, field, parts);
     case 'source':
     case 'destination': {
       const [addr, port] = splitAddress(top === 'source' ? stream.info.source : stream.info.destination);

@@ -39,7 +39,10 @@ export class RootLikeContext {
   /** temp_plugin_: PluginConfiguration is readable only while this is set (on_configure). */
   pluginConfigReadable = false;
   readonly pending = new Map<number, CalloutRecord>();
-  constructor(readonly id: number, readonly kind: 'vm' | 'root') {}
+  constructor(
+    readonly id: number,
+    readonly kind: 'vm' | 'root',
+  ) {}
 }
 
 /** A mutable body holder so proxy_set_buffer_bytes can replace what the filter manager forwards. */

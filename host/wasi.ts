@@ -29,12 +29,15 @@ export function wasiFunction(name: string, vm: WasiVm, { now, environment }: Was
     case 'fd_write':
     case 'fd_pwrite':
       return name === 'fd_write'
-        ? (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => writeToLog(vm, fd, iovs, iovsLen, nwrittenPtr)
+        ? (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) =>
+            writeToLog(vm, fd, iovs, iovsLen, nwrittenPtr)
         : (fd: number, iovs: number, iovsLen: number, _offset: bigint, nwrittenPtr: number) =>
-          writeToLog(vm, fd, iovs, iovsLen, nwrittenPtr);
+            writeToLog(vm, fd, iovs, iovsLen, nwrittenPtr);
     case 'proc_exit':
       // Envoy logs and returns; AS follows proc_exit with `unreachable`, which is the trap.
-      return (_code: number) => { vm.hostLog(LogLevel.error, 'wasi_unstable proc_exit'); };
+      return (_code: number) => {
+        vm.hostLog(LogLevel.error, 'wasi_unstable proc_exit');
+      };
     case 'clock_time_get':
       return (id: number, _precision: bigint, resultPtr: number) => {
         let t: bigint;
@@ -72,13 +75,15 @@ export function wasiFunction(name: string, vm: WasiVm, { now, environment }: Was
         return 0;
       };
     case 'args_sizes_get':
-      return (argcPtr: number, sizePtr: number) => (vm.mem.setU32(argcPtr, 0) && vm.mem.setU32(sizePtr, 0) ? 0 : 21);
+      return (argcPtr: number, sizePtr: number) =>
+        vm.mem.setU32(argcPtr, 0) && vm.mem.setU32(sizePtr, 0) ? 0 : 21;
     case 'args_get':
     case 'sched_yield':
     case 'fd_advise':
       return () => 0;
     case 'poll_oneoff':
-      return (_in: number, _out: number, _n: number, neventsPtr: number) => (vm.mem.setU32(neventsPtr, 0) ? 0 : 21);
+      return (_in: number, _out: number, _n: number, neventsPtr: number) =>
+        vm.mem.setU32(neventsPtr, 0) ? 0 : 21;
     case 'fd_fdstat_get':
       return (fd: number, statPtr: number) => {
         if (fd !== 1 && fd !== 2) return 8;
@@ -89,7 +94,10 @@ export function wasiFunction(name: string, vm: WasiVm, { now, environment }: Was
       };
     case 'fd_seek':
     case 'fd_close':
-      return () => { vm.hostLog(LogLevel.error, `wasi_unstable ${name}`); return 0; };
+      return () => {
+        vm.hostLog(LogLevel.error, `wasi_unstable ${name}`);
+        return 0;
+      };
     case 'fd_read':
     case 'fd_pread':
     case 'fd_fdstat_set_flags':
@@ -115,14 +123,16 @@ export function wasiFunction(name: string, vm: WasiVm, { now, environment }: Was
     case 'fd_renumber':
       return (fd: number, to: number) => ((fd === 1 || fd === 2) && (to === 1 || to === 2) ? 58 : 8);
     case 'fd_readdir':
-      return (_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (vm.mem.setU32(nreadPtr, 0) ? 20 : 21);
+      return (_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) =>
+        vm.mem.setU32(nreadPtr, 0) ? 20 : 21;
     case 'path_readlink':
-      return (_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) => (vm.mem.setU32(retPtr, 0) ? 58 : 21);
+      return (_a: number, _b: number, _c: number, _d: number, _e: number, retPtr: number) =>
+        vm.mem.setU32(retPtr, 0) ? 58 : 21;
     case 'sock_accept':
       return (_a: number, _b: number, retPtr: number) => (vm.mem.setU32(retPtr, 0) ? 58 : 21);
     case 'sock_recv':
       return (_a: number, _b: number, _c: number, _d: number, r0: number, r1: number) =>
-        (vm.mem.setU32(r0, 0) && vm.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21);
+        vm.mem.setU32(r0, 0) && vm.mem.setBytes(r1, new Uint8Array(2)) ? 58 : 21;
     case 'sock_send':
       return (_a: number, _b: number, _c: number, _d: number, r0: number) => (vm.mem.setU32(r0, 0) ? 58 : 21);
     default:

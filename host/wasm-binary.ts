@@ -44,20 +44,31 @@ const KINDS: ExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
 
 function valType(b: number): ValType {
   switch (b) {
-    case 0x7f: return 'i32';
-    case 0x7e: return 'i64';
-    case 0x7d: return 'f32';
-    case 0x7c: return 'f64';
-    case 0x7b: return 'v128';
-    case 0x70: return 'funcref';
-    case 0x6f: return 'externref';
-    default: return 'unknown';
+    case 0x7f:
+      return 'i32';
+    case 0x7e:
+      return 'i64';
+    case 0x7d:
+      return 'f32';
+    case 0x7c:
+      return 'f64';
+    case 0x7b:
+      return 'v128';
+    case 0x70:
+      return 'funcref';
+    case 0x6f:
+      return 'externref';
+    default:
+      return 'unknown';
   }
 }
 
 class Reader {
   pos = 0;
-  constructor(private readonly b: Uint8Array, readonly end = b.length) {}
+  constructor(
+    private readonly b: Uint8Array,
+    readonly end = b.length,
+  ) {}
 
   byte(): number {
     if (this.pos >= this.end) throw new WasmParseError('unexpected end of section');
@@ -117,7 +128,8 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
     const r = new Reader(bytes, end);
     r.pos = start;
     switch (id) {
-      case 1: { // type
+      case 1: {
+        // type
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const form = r.byte();
@@ -130,7 +142,8 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
         }
         break;
       }
-      case 2: { // import
+      case 2: {
+        // import
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const module = r.name();
@@ -161,11 +174,13 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
         }
         break;
       }
-      case 3: { // function
+      case 3: {
+        // function
         for (let n = r.u32(); n > 0; n--) funcTypes.push(r.u32());
         break;
       }
-      case 7: { // export
+      case 7: {
+        // export
         const n = r.u32();
         for (let i = 0; i < n; i++) {
           const name = r.name();

@@ -15,23 +15,23 @@ export type OciErrorCode =
   | 'EPROTOCOL' // registry answered something the distribution spec does not allow
   | 'EDIGEST' // content does not hash to the digest it was addressed by
   | 'EVERIFY' // image would be rejected by Istio's fetcher
-  | 'EPIN' // no digest could be found for a tag
+  | 'EPIN'; // no digest could be found for a tag
 
 export class OciError extends Error {
-  readonly code: OciErrorCode
+  readonly code: OciErrorCode;
 
-  constructor(code: OciErrorCode, message: string, options?: {cause?: unknown}) {
-    super(message, options)
-    this.name = 'OciError'
-    this.code = code
+  constructor(code: OciErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OciError';
+    this.code = code;
   }
 
   /** Usage errors exit 2 (team rule); every other failure exits 1. Read by cli/lib/errors.ts too. */
   get exitCode(): number {
-    return this.code === 'EREF' || this.code === 'EUSAGE' ? 2 : 1
+    return this.code === 'EREF' || this.code === 'EUSAGE' ? 2 : 1;
   }
 }
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof OciError ? err.exitCode : 1
+  return err instanceof OciError ? err.exitCode : 1;
 }

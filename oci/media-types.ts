@@ -13,7 +13,7 @@ export const MediaType = {
   wasmModuleConfig: 'application/vnd.module.wasm.config.v1+json',
   // CNCF wasm artifact: Istio does NOT accept it; recognised only to explain the rejection.
   cncfWasmContent: 'application/vnd.wasm.content.layer.v1+wasm',
-} as const
+} as const;
 
 /** What we ask a registry for when reading a manifest: the single-image kinds, plus indexes so we can name them in an error. */
 export const MANIFEST_ACCEPT = [
@@ -21,4 +21,4 @@ export const MANIFEST_ACCEPT = [
   MediaType.dockerManifest,
   MediaType.ociIndex,
   MediaType.dockerManifestList,
-].join(', ')
+].join(', ');

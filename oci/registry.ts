@@ -1,11 +1,11 @@
-import http, {type IncomingHttpHeaders} from 'node:http'
-import https from 'node:https'
-import type {CredentialLookup} from './credentials.js'
-import {sha256Digest} from './digest.js'
-import {OciError} from './errors.js'
-import {MANIFEST_ACCEPT} from './media-types.js'
-import {registryApiHost} from './reference.js'
-import type {ImageBlob} from './image.js'
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { CredentialLookup } from './credentials.js';
+import { sha256Digest } from './digest.js';
+import { OciError } from './errors.js';
+import { MANIFEST_ACCEPT } from './media-types.js';
+import { registryApiHost } from './reference.js';
+import type { ImageBlob } from './image.js';
 
 /**
  * A client for the parts of the OCI distribution API that pushing and pinning a Wasm image need:
@@ -16,45 +16,45 @@ import type {ImageBlob} from './image.js'
  * service otherwise, and are never put in an error message (only their source is).
  */
 
-export type Actions = 'pull' | 'pull,push'
+export type Actions = 'pull' | 'pull,push';
 
 export interface RegistryClientOptions {
   /** Registry as named in the image reference (host[:port]; `docker.io` for Docker Hub). */
-  registry: string
+  registry: string;
   /** Use plain HTTP (and allow a plain-HTTP token service). */
-  insecure?: boolean
+  insecure?: boolean;
   /** Looked up lazily, the first time the registry asks for credentials. */
-  credentials?: () => Promise<CredentialLookup>
+  credentials?: () => Promise<CredentialLookup>;
   /** Per-request timeout. */
-  timeoutMs?: number
+  timeoutMs?: number;
 }
 
 export interface RemoteManifest {
-  digest: string
-  mediaType: string
-  data: Buffer
+  digest: string;
+  mediaType: string;
+  data: Buffer;
 }
 
 interface HttpResponse {
-  status: number
-  headers: IncomingHttpHeaders
-  body: Buffer
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
 }
 
 interface Challenge {
-  scheme: string
-  params: Record<string, string>
+  scheme: string;
+  params: Record<string, string>;
 }
 
 interface RequestOptions {
-  repository: string
-  actions: Actions
-  headers?: Record<string, string>
-  body?: Buffer
-  followRedirects?: boolean
+  repository: string;
+  actions: Actions;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  followRedirects?: boolean;
 }
 
-const USER_AGENT = 'meshwasm'
+const USER_AGENT = 'meshwasm';
 const NETWORK_HINTS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ENOTFOUND: 'host not found',
@@ -62,246 +62,332 @@ const NETWORK_HINTS: Record<string, string> = {
   ETIMEDOUT: 'timed out',
   ECONNRESET: 'connection reset',
   EHOSTUNREACH: 'host unreachable',
-}
+};
 
 /** Parses `WWW-Authenticate`; values may be quoted and contain commas. Only the first challenge is used. */
 export function parseChallenge(header: string | undefined): Challenge | null {
-  if (!header) return null
-  const m = /^\s*([A-Za-z]+)\s*(.*)$/.exec(header)
-  if (!m) return null
-  const params: Record<string, string> = {}
-  const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g
+  if (!header) return null;
+  const m = /^\s*([A-Za-z]+)\s*(.*)$/.exec(header);
+  if (!m) return null;
+  const params: Record<string, string> = {};
+  const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
   for (let p = re.exec(m[2]); p; p = re.exec(m[2])) {
-    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
   }
-  return {scheme: m[1].toLowerCase(), params}
+  return { scheme: m[1].toLowerCase(), params };
 }
 
 function registryErrors(body: Buffer): string {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as {errors?: Array<{code?: string; message?: string}>}
-    const list = (parsed.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).filter(Boolean)
-    if (list.length) return list.join('; ')
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      errors?: Array<{ code?: string; message?: string }>;
+    };
+    const list = (parsed.errors ?? [])
+      .map((e) => [e.code, e.message].filter(Boolean).join(': '))
+      .filter(Boolean);
+    if (list.length) return list.join('; ');
   } catch {
     // not a distribution error document
   }
-  const text = body.toString('utf8').trim().slice(0, 200)
-  return text
+  const text = body.toString('utf8').trim().slice(0, 200);
+  return text;
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
-  const v = res.headers[name]
-  return Array.isArray(v) ? v[0] : v
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 export class RegistryClient {
-  readonly registry: string
-  readonly baseUrl: string
-  private readonly insecure: boolean
-  private readonly timeoutMs: number
-  private readonly lookupCredentials: () => Promise<CredentialLookup>
-  private readonly agents = {http: new http.Agent({keepAlive: true}), https: new https.Agent({keepAlive: true})}
-  private credentialLookup?: CredentialLookup
-  private challenge?: Challenge | null
-  private readonly tokens = new Map<string, string>()
+  readonly registry: string;
+  readonly baseUrl: string;
+  private readonly insecure: boolean;
+  private readonly timeoutMs: number;
+  private readonly lookupCredentials: () => Promise<CredentialLookup>;
+  private readonly agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
+  private credentialLookup?: CredentialLookup;
+  private challenge?: Challenge | null;
+  private readonly tokens = new Map<string, string>();
 
   constructor(options: RegistryClientOptions) {
-    this.registry = options.registry
-    this.insecure = options.insecure ?? false
-    this.timeoutMs = options.timeoutMs ?? 30_000
-    this.baseUrl = `${this.insecure ? 'http' : 'https'}://${registryApiHost(options.registry)}`
-    this.lookupCredentials = options.credentials ?? (async () => ({credential: null, consulted: []}))
+    this.registry = options.registry;
+    this.insecure = options.insecure ?? false;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.baseUrl = `${this.insecure ? 'http' : 'https'}://${registryApiHost(options.registry)}`;
+    this.lookupCredentials = options.credentials ?? (async () => ({ credential: null, consulted: [] }));
   }
 
   /** Releases keep-alive sockets. */
   close(): void {
-    this.agents.http.destroy()
-    this.agents.https.destroy()
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body?: Buffer, what = this.registry): Promise<HttpResponse> {
-    const secure = url.protocol === 'https:'
-    const lib = secure ? https : http
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Buffer,
+    what = this.registry,
+  ): Promise<HttpResponse> {
+    const secure = url.protocol === 'https:';
+    const lib = secure ? https : http;
     return new Promise((resolvePromise, reject) => {
       const req = lib.request(
         url,
         {
           method,
           agent: secure ? this.agents.https : this.agents.http,
-          headers: {'user-agent': USER_AGENT, ...headers, ...(body ? {'content-length': String(body.length)} : {})},
+          headers: {
+            'user-agent': USER_AGENT,
+            ...headers,
+            ...(body ? { 'content-length': String(body.length) } : {}),
+          },
         },
         (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => resolvePromise({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
-          res.on('error', reject)
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolvePromise({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
+          res.on('error', reject);
         },
-      )
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})))
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.networkError(err, url, what)))
-      req.end(body)
-    })
+      );
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.networkError(err, url, what)));
+      req.end(body);
+    });
   }
 
   private networkError(err: NodeJS.ErrnoException, url: URL, what: string): OciError {
-    const tlsFailure = url.protocol === 'https:' && /EPROTO|SSL|TLS/i.test(`${err.code} ${err.message}`)
-    const reason = tlsFailure ? 'TLS handshake failed' : (NETWORK_HINTS[err.code ?? ''] ?? err.message.split('\n')[0])
-    const hint = tlsFailure ? '; if it serves plain HTTP, pass --insecure (only on a network you trust)' : ''
-    return new OciError('EUNREACHABLE', `cannot reach ${what} at ${url.origin}: ${reason}${hint}`, {cause: err})
+    const tlsFailure = url.protocol === 'https:' && /EPROTO|SSL|TLS/i.test(`${err.code} ${err.message}`);
+    const reason = tlsFailure
+      ? 'TLS handshake failed'
+      : (NETWORK_HINTS[err.code ?? ''] ?? err.message.split('\n')[0]);
+    const hint = tlsFailure ? '; if it serves plain HTTP, pass --insecure (only on a network you trust)' : '';
+    return new OciError('EUNREACHABLE', `cannot reach ${what} at ${url.origin}: ${reason}${hint}`, {
+      cause: err,
+    });
   }
 
   private async credentials(): Promise<CredentialLookup> {
-    this.credentialLookup ??= await this.lookupCredentials()
-    return this.credentialLookup
+    this.credentialLookup ??= await this.lookupCredentials();
+    return this.credentialLookup;
   }
 
   /** GET /v2/ once, to learn whether and how the registry wants authentication. */
   private async ping(): Promise<Challenge | null> {
-    if (this.challenge !== undefined) return this.challenge
-    const res = await this.send('GET', new URL('/v2/', this.baseUrl), {})
-    if (res.status === 200) this.challenge = null
-    else if (res.status === 401) this.challenge = parseChallenge(header(res, 'www-authenticate'))
+    if (this.challenge !== undefined) return this.challenge;
+    const res = await this.send('GET', new URL('/v2/', this.baseUrl), {});
+    if (res.status === 200) this.challenge = null;
+    else if (res.status === 401) this.challenge = parseChallenge(header(res, 'www-authenticate'));
     else if (res.status === 404) {
-      throw new OciError('EPROTOCOL', `${this.baseUrl} is not an OCI registry (GET /v2/ answered 404)`)
+      throw new OciError('EPROTOCOL', `${this.baseUrl} is not an OCI registry (GET /v2/ answered 404)`);
     } else {
-      throw new OciError('EPROTOCOL', `registry ${this.registry} answered HTTP ${res.status} to GET /v2/: ${registryErrors(res.body)}`)
+      throw new OciError(
+        'EPROTOCOL',
+        `registry ${this.registry} answered HTTP ${res.status} to GET /v2/: ${registryErrors(res.body)}`,
+      );
     }
-    return this.challenge ?? null
+    return this.challenge ?? null;
   }
 
   private async authError(status: number, repository: string, actions: Actions): Promise<OciError> {
-    const {credential, consulted} = await this.credentials()
-    const verb = actions === 'pull' ? 'pull from' : 'push to'
+    const { credential, consulted } = await this.credentials();
+    const verb = actions === 'pull' ? 'pull from' : 'push to';
     if (!credential) {
-      const looked = consulted.length ? ` (looked in: ${consulted.join('; ')})` : ''
+      const looked = consulted.length ? ` (looked in: ${consulted.join('; ')})` : '';
       return new OciError(
         'EAUTH',
         `registry ${this.registry} requires credentials to ${verb} ${repository} and none were found${looked}; ` +
           'pass --creds USER:PASSWORD or --username with --password-stdin, or log in with docker/podman',
-      )
+      );
     }
-    const what = status === 403 ? 'denied access' : 'rejected the credentials'
+    const what = status === 403 ? 'denied access' : 'rejected the credentials';
     return new OciError(
       'EAUTH',
       `registry ${this.registry} ${what} (HTTP ${status}) to ${verb} ${repository}, using credentials from ${credential.source}`,
-    )
+    );
   }
 
-  private async bearerToken(challenge: Challenge, scope: string, repository: string, actions: Actions): Promise<string> {
-    const cached = this.tokens.get(scope)
-    if (cached) return cached
-    const realm = challenge.params.realm
-    if (!realm) throw new OciError('EPROTOCOL', `registry ${this.registry} sent a Bearer challenge without a realm`)
-    let url: URL
+  private async bearerToken(
+    challenge: Challenge,
+    scope: string,
+    repository: string,
+    actions: Actions,
+  ): Promise<string> {
+    const cached = this.tokens.get(scope);
+    if (cached) return cached;
+    const realm = challenge.params.realm;
+    if (!realm)
+      throw new OciError('EPROTOCOL', `registry ${this.registry} sent a Bearer challenge without a realm`);
+    let url: URL;
     try {
-      url = new URL(realm)
+      url = new URL(realm);
     } catch {
-      throw new OciError('EPROTOCOL', `registry ${this.registry} sent a Bearer challenge with a bad realm "${realm}"`)
+      throw new OciError(
+        'EPROTOCOL',
+        `registry ${this.registry} sent a Bearer challenge with a bad realm "${realm}"`,
+      );
     }
     if (url.protocol !== 'https:' && !this.insecure) {
-      throw new OciError('EAUTH', `registry ${this.registry} sends credentials to a plain-HTTP token service (${url.origin}); pass --insecure to allow it`)
+      throw new OciError(
+        'EAUTH',
+        `registry ${this.registry} sends credentials to a plain-HTTP token service (${url.origin}); pass --insecure to allow it`,
+      );
     }
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
-    url.searchParams.set('scope', scope)
-    const {credential} = await this.credentials()
-    const headers: Record<string, string> = {}
-    if (credential) headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`
-    const res = await this.send('GET', url, headers, undefined, `the token service of ${this.registry}`)
-    if (res.status === 401 || res.status === 403) throw await this.authError(res.status, repository, actions)
-    let token: string | undefined
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    url.searchParams.set('scope', scope);
+    const { credential } = await this.credentials();
+    const headers: Record<string, string> = {};
+    if (credential)
+      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+    const res = await this.send('GET', url, headers, undefined, `the token service of ${this.registry}`);
+    if (res.status === 401 || res.status === 403) throw await this.authError(res.status, repository, actions);
+    let token: string | undefined;
     try {
-      const parsed = JSON.parse(res.body.toString('utf8')) as {token?: string; access_token?: string}
-      token = parsed.token ?? parsed.access_token
+      const parsed = JSON.parse(res.body.toString('utf8')) as { token?: string; access_token?: string };
+      token = parsed.token ?? parsed.access_token;
     } catch {
       // handled below
     }
     if (res.status !== 200 || !token) {
-      throw new OciError('EPROTOCOL', `the token service of ${this.registry} (${url.origin}) answered HTTP ${res.status} without a token`)
+      throw new OciError(
+        'EPROTOCOL',
+        `the token service of ${this.registry} (${url.origin}) answered HTTP ${res.status} without a token`,
+      );
     }
-    this.tokens.set(scope, token)
-    return token
+    this.tokens.set(scope, token);
+    return token;
   }
 
-  private async authorization(challenge: Challenge, repository: string, actions: Actions, scope: string): Promise<string | undefined> {
+  private async authorization(
+    challenge: Challenge,
+    repository: string,
+    actions: Actions,
+    scope: string,
+  ): Promise<string | undefined> {
     if (challenge.scheme === 'basic') {
-      const {credential} = await this.credentials()
-      if (!credential) return undefined
-      return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`
+      const { credential } = await this.credentials();
+      if (!credential) return undefined;
+      return `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
     }
-    if (challenge.scheme === 'bearer') return `Bearer ${await this.bearerToken(challenge, scope, repository, actions)}`
-    throw new OciError('EPROTOCOL', `registry ${this.registry} asks for unsupported authentication "${challenge.scheme}"`)
+    if (challenge.scheme === 'bearer')
+      return `Bearer ${await this.bearerToken(challenge, scope, repository, actions)}`;
+    throw new OciError(
+      'EPROTOCOL',
+      `registry ${this.registry} asks for unsupported authentication "${challenge.scheme}"`,
+    );
   }
 
   /** One API call with authentication; retries once on a fresh challenge (e.g. a Bearer token with too small a scope). */
   private async request(method: string, path: string, options: RequestOptions): Promise<HttpResponse> {
-    const {repository, actions} = options
-    const ourScope = `repository:${repository}:${actions}`
-    const challenge = await this.ping()
-    const auth = challenge ? await this.authorization(challenge, repository, actions, ourScope) : undefined
-    const url = new URL(path, this.baseUrl)
-    let res = await this.exchange(method, url, options, auth)
+    const { repository, actions } = options;
+    const ourScope = `repository:${repository}:${actions}`;
+    const challenge = await this.ping();
+    const auth = challenge ? await this.authorization(challenge, repository, actions, ourScope) : undefined;
+    const url = new URL(path, this.baseUrl);
+    let res = await this.exchange(method, url, options, auth);
     if (res.status === 401) {
-      const fresh = parseChallenge(header(res, 'www-authenticate'))
+      const fresh = parseChallenge(header(res, 'www-authenticate'));
       // Basic credentials that were already sent and refused will not work a second time.
       if (fresh && !(auth && fresh.scheme === 'basic')) {
-        const scope = fresh.params.scope || ourScope
-        this.tokens.delete(scope)
-        const retryAuth = await this.authorization(fresh, repository, actions, scope)
-        if (retryAuth !== undefined) res = await this.exchange(method, url, options, retryAuth)
+        const scope = fresh.params.scope || ourScope;
+        this.tokens.delete(scope);
+        const retryAuth = await this.authorization(fresh, repository, actions, scope);
+        if (retryAuth !== undefined) res = await this.exchange(method, url, options, retryAuth);
       }
     }
-    if (res.status === 401 || res.status === 403) throw await this.authError(res.status, repository, actions)
-    return res
+    if (res.status === 401 || res.status === 403) throw await this.authError(res.status, repository, actions);
+    return res;
   }
 
-  private async exchange(method: string, url: URL, options: RequestOptions, auth: string | undefined): Promise<HttpResponse> {
+  private async exchange(
+    method: string,
+    url: URL,
+    options: RequestOptions,
+    auth: string | undefined,
+  ): Promise<HttpResponse> {
     // Upload locations and blob redirects (object storage) may point elsewhere: the registry's
     // credentials are only ever sent to the registry's own origin.
-    const registryOrigin = new URL(this.baseUrl).origin
+    const registryOrigin = new URL(this.baseUrl).origin;
     const headersFor = (target: URL) =>
-      auth && target.origin === registryOrigin ? {...options.headers, authorization: auth} : {...options.headers}
-    let res = await this.send(method, url, headersFor(url), options.body)
-    for (let hops = 0; options.followRedirects && [301, 302, 303, 307, 308].includes(res.status) && hops < 5; hops++) {
-      const location = header(res, 'location')
-      if (!location) break
-      const next = new URL(location, url)
+      auth && target.origin === registryOrigin
+        ? { ...options.headers, authorization: auth }
+        : { ...options.headers };
+    let res = await this.send(method, url, headersFor(url), options.body);
+    for (
+      let hops = 0;
+      options.followRedirects && [301, 302, 303, 307, 308].includes(res.status) && hops < 5;
+      hops++
+    ) {
+      const location = header(res, 'location');
+      if (!location) break;
+      const next = new URL(location, url);
       if (next.protocol !== 'https:' && !this.insecure) {
-        throw new OciError('EPROTOCOL', `registry ${this.registry} redirected to plain HTTP (${next.origin}); pass --insecure to allow it`)
+        throw new OciError(
+          'EPROTOCOL',
+          `registry ${this.registry} redirected to plain HTTP (${next.origin}); pass --insecure to allow it`,
+        );
       }
-      res = await this.send(method, next, headersFor(next), undefined, next.host)
-      url = next
+      res = await this.send(method, next, headersFor(next), undefined, next.host);
+      url = next;
     }
-    return res
+    return res;
   }
 
-  private unexpected(res: HttpResponse, what: string, code: 'EPROTOCOL' | 'EREJECTED' = 'EPROTOCOL'): OciError {
-    const details = registryErrors(res.body)
-    return new OciError(code, `registry ${this.registry} answered HTTP ${res.status} to ${what}${details ? `: ${details}` : ''}`)
+  private unexpected(
+    res: HttpResponse,
+    what: string,
+    code: 'EPROTOCOL' | 'EREJECTED' = 'EPROTOCOL',
+  ): OciError {
+    const details = registryErrors(res.body);
+    return new OciError(
+      code,
+      `registry ${this.registry} answered HTTP ${res.status} to ${what}${details ? `: ${details}` : ''}`,
+    );
   }
 
   async blobExists(repository: string, digest: string, actions: Actions = 'pull'): Promise<boolean> {
-    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {repository, actions, followRedirects: true})
-    if (res.status === 200) return true
-    if (res.status === 404) return false
-    throw this.unexpected(res, `HEAD blob ${digest}`)
+    const res = await this.request('HEAD', `/v2/${repository}/blobs/${digest}`, {
+      repository,
+      actions,
+      followRedirects: true,
+    });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw this.unexpected(res, `HEAD blob ${digest}`);
   }
 
   /** Monolithic upload: POST opens a session, one PUT with ?digest= closes it. */
   async uploadBlob(repository: string, blob: ImageBlob): Promise<void> {
-    const {digest} = blob.descriptor
-    const start = await this.request('POST', `/v2/${repository}/blobs/uploads/`, {repository, actions: 'pull,push'})
-    if (start.status !== 202) throw this.unexpected(start, `starting the upload of ${digest}`, 'EREJECTED')
-    const location = header(start, 'location')
-    if (!location) throw new OciError('EPROTOCOL', `registry ${this.registry} opened an upload without a Location header`)
-    const url = new URL(location, this.baseUrl)
-    url.searchParams.set('digest', digest)
+    const { digest } = blob.descriptor;
+    const start = await this.request('POST', `/v2/${repository}/blobs/uploads/`, {
+      repository,
+      actions: 'pull,push',
+    });
+    if (start.status !== 202) throw this.unexpected(start, `starting the upload of ${digest}`, 'EREJECTED');
+    const location = header(start, 'location');
+    if (!location)
+      throw new OciError('EPROTOCOL', `registry ${this.registry} opened an upload without a Location header`);
+    const url = new URL(location, this.baseUrl);
+    url.searchParams.set('digest', digest);
     const put = await this.request('PUT', url.href, {
       repository,
       actions: 'pull,push',
-      headers: {'content-type': 'application/octet-stream'},
+      headers: { 'content-type': 'application/octet-stream' },
       body: blob.data,
-    })
-    if (put.status !== 201) throw this.unexpected(put, `uploading blob ${digest}`, 'EREJECTED')
+    });
+    if (put.status !== 201) throw this.unexpected(put, `uploading blob ${digest}`, 'EREJECTED');
   }
 
   /** PUT a manifest under a tag or digest; returns the digest the registry reports (if it does). */
@@ -309,11 +395,12 @@ export class RegistryClient {
     const res = await this.request('PUT', `/v2/${repository}/manifests/${reference}`, {
       repository,
       actions: 'pull,push',
-      headers: {'content-type': manifest.descriptor.mediaType},
+      headers: { 'content-type': manifest.descriptor.mediaType },
       body: manifest.data,
-    })
-    if (res.status !== 201 && res.status !== 200) throw this.unexpected(res, `the manifest for ${repository}:${reference}`, 'EREJECTED')
-    return header(res, 'docker-content-digest')
+    });
+    if (res.status !== 201 && res.status !== 200)
+      throw this.unexpected(res, `the manifest for ${repository}:${reference}`, 'EREJECTED');
+    return header(res, 'docker-content-digest');
   }
 
   /** Digest of a tag without downloading the manifest (null if the tag does not exist). */
@@ -321,43 +408,62 @@ export class RegistryClient {
     repository: string,
     reference: string,
     actions: Actions = 'pull',
-  ): Promise<{digest?: string; mediaType?: string} | null> {
+  ): Promise<{ digest?: string; mediaType?: string } | null> {
     const res = await this.request('HEAD', `/v2/${repository}/manifests/${reference}`, {
       repository,
       actions,
-      headers: {accept: MANIFEST_ACCEPT},
-    })
-    if (res.status === 404) return null
-    if (res.status !== 200) throw this.unexpected(res, `HEAD manifest ${repository}:${reference}`)
-    return {digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type')}
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw this.unexpected(res, `HEAD manifest ${repository}:${reference}`);
+    return { digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type') };
   }
 
   /** The manifest bytes; its digest is computed locally (never trusted from a header). */
-  async getManifest(repository: string, reference: string, actions: Actions = 'pull'): Promise<RemoteManifest> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    actions: Actions = 'pull',
+  ): Promise<RemoteManifest> {
     const res = await this.request('GET', `/v2/${repository}/manifests/${reference}`, {
       repository,
       actions,
-      headers: {accept: MANIFEST_ACCEPT},
-    })
-    if (res.status === 404) throw new OciError('ENOTFOUND', `${this.registry}/${repository}:${reference} not found in the registry`)
-    if (res.status !== 200) throw this.unexpected(res, `GET manifest ${repository}:${reference}`)
-    const digest = sha256Digest(res.body)
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (res.status === 404)
+      throw new OciError(
+        'ENOTFOUND',
+        `${this.registry}/${repository}:${reference} not found in the registry`,
+      );
+    if (res.status !== 200) throw this.unexpected(res, `GET manifest ${repository}:${reference}`);
+    const digest = sha256Digest(res.body);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new OciError('EDIGEST', `registry ${this.registry} returned a manifest hashing to ${digest} when asked for ${reference}`)
+      throw new OciError(
+        'EDIGEST',
+        `registry ${this.registry} returned a manifest hashing to ${digest} when asked for ${reference}`,
+      );
     }
-    return {digest, mediaType: header(res, 'content-type') ?? '', data: res.body}
+    return { digest, mediaType: header(res, 'content-type') ?? '', data: res.body };
   }
 
   async getBlob(repository: string, digest: string, actions: Actions = 'pull'): Promise<Buffer> {
-    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {repository, actions, followRedirects: true})
-    if (res.status === 404) throw new OciError('ENOTFOUND', `blob ${digest} not found in ${this.registry}/${repository}`)
-    if (res.status !== 200) throw this.unexpected(res, `GET blob ${digest}`)
-    return res.body
+    const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
+      repository,
+      actions,
+      followRedirects: true,
+    });
+    if (res.status === 404)
+      throw new OciError('ENOTFOUND', `blob ${digest} not found in ${this.registry}/${repository}`);
+    if (res.status !== 200) throw this.unexpected(res, `GET blob ${digest}`);
+    return res.body;
   }
 
   /** Best effort; many registries disable deletion. Returns whether the registry accepted it. */
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    const res = await this.request('DELETE', `/v2/${repository}/manifests/${digest}`, {repository, actions: 'pull,push'})
-    return res.status === 202 || res.status === 200
+    const res = await this.request('DELETE', `/v2/${repository}/manifests/${digest}`, {
+      repository,
+      actions: 'pull,push',
+    });
+    return res.status === 202 || res.status === 200;
   }
 }

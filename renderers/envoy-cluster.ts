@@ -1,4 +1,4 @@
-import type {Json} from './yaml-encode.js'
+import type { Json } from './yaml-encode.js';
 
 /**
  * An Envoy cluster (envoy.config.cluster.v3.Cluster, snake_case JSON) that resolves a host by DNS.
@@ -6,7 +6,12 @@ import type {Json} from './yaml-encode.js'
  * (EnvoyPatchPolicy) and on old-Istio waypoints (EnvoyFilter CLUSTER ADD), and the module host of an
  * EnvoyFilter `code.remote`. Shape follows the Istio/Kuadrant examples in mesh-targets.md §d, §f.
  */
-export function strictDnsCluster(name: string, host: string, port: number, options: {tls?: boolean} = {}): Record<string, Json> {
+export function strictDnsCluster(
+  name: string,
+  host: string,
+  port: number,
+  options: { tls?: boolean } = {},
+): Record<string, Json> {
   const cluster: Record<string, Json> = {
     name,
     type: 'STRICT_DNS',
@@ -14,9 +19,13 @@ export function strictDnsCluster(name: string, host: string, port: number, optio
     lb_policy: 'ROUND_ROBIN',
     load_assignment: {
       cluster_name: name,
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: host, port_value: port}}}}]}],
+      endpoints: [
+        {
+          lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }],
+        },
+      ],
     },
-  }
+  };
   if (options.tls) {
     // TLS with SNI for an https module host. No certificate validation context: the module's
     // sha256 (mandatory for code.remote) is what authenticates the bytes.
@@ -26,7 +35,7 @@ export function strictDnsCluster(name: string, host: string, port: number, optio
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
         sni: host,
       },
-    }
+    };
   }
-  return cluster
+  return cluster;
 }

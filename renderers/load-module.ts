@@ -1,5 +1,5 @@
-import {createRequire} from 'node:module'
-import {fileURLToPath} from 'node:url'
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Loads an ES module (one of meshwasm's own, or a package's) the fastest way this Node can.
@@ -12,17 +12,17 @@ import {fileURLToPath} from 'node:url'
  * the same one, from the same module cache.
  */
 
-const require = createRequire(import.meta.url)
-const fromSources = import.meta.url.endsWith('.ts')
+const require = createRequire(import.meta.url);
+const fromSources = import.meta.url.endsWith('.ts');
 
 export async function loadModule<T>(url: string | URL): Promise<T> {
   if (process.features.require_module && !fromSources) {
     try {
-      return require(fileURLToPath(url)) as T
+      return require(fileURLToPath(url)) as T;
     } catch (error) {
       /* c8 ignore next -- no module meshwasm loads this way awaits at top level today */
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
     }
   }
-  return (await import(url.toString())) as T
+  return (await import(url.toString())) as T;
 }

@@ -1,4 +1,4 @@
-import {loadModule} from './load-module.js'
+import { loadModule } from './load-module.js';
 
 /**
  * The @kubernetes-models classes that validate meshwasm's resource kinds against their CRD
@@ -9,14 +9,14 @@ import {loadModule} from './load-module.js'
  */
 
 export interface ModelClass {
-  new (data: Record<string, unknown>): {validate(): void}
+  new (data: Record<string, unknown>): { validate(): void };
 }
 
 async function loadClass(specifier: string, name: string): Promise<ModelClass> {
-  return (await loadModule<Record<string, ModelClass>>(import.meta.resolve(specifier)))[name]
+  return (await loadModule<Record<string, ModelClass>>(import.meta.resolve(specifier)))[name];
 }
 
-export const MODEL_CLASSES: Record<string, {apiVersion: string; load: () => Promise<ModelClass>}> = {
+export const MODEL_CLASSES: Record<string, { apiVersion: string; load: () => Promise<ModelClass> }> = {
   WasmPlugin: {
     apiVersion: 'extensions.istio.io/v1alpha1',
     load: () => loadClass('@kubernetes-models/istio/extensions.istio.io/v1alpha1/WasmPlugin', 'WasmPlugin'),
@@ -27,11 +27,18 @@ export const MODEL_CLASSES: Record<string, {apiVersion: string; load: () => Prom
   },
   EnvoyExtensionPolicy: {
     apiVersion: 'gateway.envoyproxy.io/v1alpha1',
-    load: () => loadClass('@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyExtensionPolicy', 'EnvoyExtensionPolicy'),
+    load: () =>
+      loadClass(
+        '@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyExtensionPolicy',
+        'EnvoyExtensionPolicy',
+      ),
   },
   EnvoyPatchPolicy: {
     apiVersion: 'gateway.envoyproxy.io/v1alpha1',
-    load: () => loadClass('@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyPatchPolicy', 'EnvoyPatchPolicy'),
+    load: () =>
+      loadClass(
+        '@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1/EnvoyPatchPolicy',
+        'EnvoyPatchPolicy',
+      ),
   },
-}
-
+};

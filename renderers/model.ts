@@ -1,11 +1,18 @@
-import {checkAttachment, checkFilterModes, checkMesh, checkModule, checkPlugin, type Mesh} from './combinations.js'
-import {RenderBug} from './errors.js'
-import {checkFilterConfig, filterSchema} from './filter-schema.js'
-import {moduleSource, type ModuleSource} from './module-source.js'
-import {ROOT_ID, SETTINGS, type Shape, type Target} from './settings.js'
-import {isLabelValue, type TargetRef} from './value-types.js'
-import type {ResolvedValues, Values} from './values.js'
-import {canonicalJson, type Json} from './yaml-encode.js'
+import {
+  checkAttachment,
+  checkFilterModes,
+  checkMesh,
+  checkModule,
+  checkPlugin,
+  type Mesh,
+} from './combinations.js';
+import { RenderBug } from './errors.js';
+import { checkFilterConfig, filterSchema } from './filter-schema.js';
+import { moduleSource, type ModuleSource } from './module-source.js';
+import { ROOT_ID, SETTINGS, type Shape, type Target } from './settings.js';
+import { isLabelValue, type TargetRef } from './value-types.js';
+import type { ResolvedValues, Values } from './values.js';
+import { canonicalJson, type Json } from './yaml-encode.js';
 
 /**
  * The target-independent model: values in; out come the filter configuration, the callout cluster
@@ -14,105 +21,125 @@ import {canonicalJson, type Json} from './yaml-encode.js'
  */
 
 export interface Attachment {
-  selector?: Record<string, string>
-  targetRefs?: TargetRef[]
+  selector?: Record<string, string>;
+  targetRefs?: TargetRef[];
 }
 
 /** How the callout cluster comes to exist on the proxy that runs the filter. */
 export type ClusterProvision =
   /** Istio builds outbound|port||host for every Service in scope (sidecars, gateways). */
-  | {kind: 'mesh'}
+  | { kind: 'mesh' }
   /** The user named a cluster that already exists (--callout-cluster). */
-  | {kind: 'existing'}
+  | { kind: 'existing' }
   /** outbound|… exists once an EnvoyFilter names the Service in envoyfilter.istio.io/referenced-services (Istio 1.26+). */
-  | {kind: 'referenced-service'; host: string}
+  | { kind: 'referenced-service'; host: string }
   /** meshwasm adds a STRICT_DNS cluster (EnvoyFilter CLUSTER ADD, or an Envoy Gateway EnvoyPatchPolicy). */
-  | {kind: 'strict-dns'; host: string; port: number}
+  | { kind: 'strict-dns'; host: string; port: number };
 
 export interface CalloutCluster {
-  name: string
-  provision: ClusterProvision
+  name: string;
+  provision: ClusterProvision;
 }
 
 export interface RenderModel {
-  values: Values
-  target: Target
-  shape: Shape
-  mesh: Mesh
-  namespace: string
+  values: Values;
+  target: Target;
+  shape: Shape;
+  mesh: Mesh;
+  namespace: string;
   /** metadata.name of the main resource. */
-  name: string
-  rootId: string
-  labels: Record<string, string>
-  attachment: Attachment
-  callout: CalloutCluster
-  module: ModuleSource
-  filterConfig: Record<string, Json>
+  name: string;
+  rootId: string;
+  labels: Record<string, string>;
+  attachment: Attachment;
+  callout: CalloutCluster;
+  module: ModuleSource;
+  filterConfig: Record<string, Json>;
   /** filterConfig as canonical JSON: the exact bytes every target prints. */
-  filterConfigJson: string
+  filterConfigJson: string;
   /** Warnings and notes for stderr. */
-  notes: string[]
+  notes: string[];
 }
 
-const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name'
-const GATEWAY_API_GROUP = 'gateway.networking.k8s.io'
+const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
-  const {target, shape, selector, targetRefs, workload, gateway} = resolved.values
-  if (selector) return {selector}
-  if (targetRefs) return {targetRefs}
+  const { target, shape, selector, targetRefs, workload, gateway } = resolved.values;
+  if (selector) return { selector };
+  if (targetRefs) return { targetRefs };
   switch (shape) {
     case 'sidecar':
-      return {selector: {app: workload}}
+      return { selector: { app: workload } };
     case 'gateway':
-      return {selector: {istio: 'ingressgateway'}}
+      return { selector: { istio: 'ingressgateway' } };
     case 'waypoint':
-      return {targetRefs: [{group: '', kind: 'Service', name: workload}]}
+      return { targetRefs: [{ group: '', kind: 'Service', name: workload }] };
     case 'route':
-      return {targetRefs: [{group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: workload}]}
+      return { targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: workload }] };
     case 'gateway-api': {
-      const name = gateway!
+      const name = gateway!;
       // Gateway API gateway pods carry the gateway-name label, so a selector reaches them on every
       // version; WasmPlugin prefers targetRef(s) where the version has them, EnvoyFilter keeps the
       // selector (as Kuadrant does), Envoy Gateway only has targetRefs.
-      const bySelector = target === 'envoyfilter' || (target === 'ossm' && !mesh.features.targetRef)
-      if (!bySelector) return {targetRefs: [{group: GATEWAY_API_GROUP, kind: 'Gateway', name}]}
+      const bySelector = target === 'envoyfilter' || (target === 'ossm' && !mesh.features.targetRef);
+      if (!bySelector) return { targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name }] };
       if (!isLabelValue(name)) {
-        throw resolved.problem('gateway', `${JSON.stringify(name)} cannot be matched by the ${GATEWAY_NAME_LABEL} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`)
+        throw resolved.problem(
+          'gateway',
+          `${JSON.stringify(name)} cannot be matched by the ${GATEWAY_NAME_LABEL} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`,
+        );
       }
-      return {selector: {[GATEWAY_NAME_LABEL]: name}}
+      return { selector: { [GATEWAY_NAME_LABEL]: name } };
     }
   }
 }
 
 function calloutCluster(resolved: ResolvedValues, mesh: Mesh): CalloutCluster {
-  const {target, shape, calloutCluster: existing, calloutService, calloutNamespace, calloutPort, clusterDomain} = resolved.values
-  if (existing !== undefined) return {name: existing, provision: {kind: 'existing'}}
-  const host = `${calloutService}.${calloutNamespace}.svc.${clusterDomain}`
-  const strictDns = {name: `meshwasm-${calloutService}`, provision: {kind: 'strict-dns' as const, host, port: calloutPort}}
+  const {
+    target,
+    shape,
+    calloutCluster: existing,
+    calloutService,
+    calloutNamespace,
+    calloutPort,
+    clusterDomain,
+  } = resolved.values;
+  if (existing !== undefined) return { name: existing, provision: { kind: 'existing' } };
+  const host = `${calloutService}.${calloutNamespace}.svc.${clusterDomain}`;
+  const strictDns = {
+    name: `meshwasm-${calloutService}`,
+    provision: { kind: 'strict-dns' as const, host, port: calloutPort },
+  };
   // Envoy Gateway creates no per-Service clusters; an EnvoyPatchPolicy adds this one.
-  if (target === 'envoy-gateway') return strictDns
-  const outbound = `outbound|${calloutPort}||${host}`
+  if (target === 'envoy-gateway') return strictDns;
+  const outbound = `outbound|${calloutPort}||${host}`;
   if (shape === 'waypoint') {
     // A waypoint has outbound|… only for Services its routes reference, or those named by the
     // referenced-services annotation (1.26+). Before that, add a plain DNS cluster.
-    return mesh.features.referencedServices ? {name: outbound, provision: {kind: 'referenced-service', host}} : strictDns
+    return mesh.features.referencedServices
+      ? { name: outbound, provision: { kind: 'referenced-service', host } }
+      : strictDns;
   }
   if (target === 'envoyfilter' && shape !== 'sidecar' && mesh.features.referencedServices) {
     // Gateways get every Service's cluster unless PILOT_FILTER_GATEWAY_CLUSTER_CONFIG is on; the
     // annotation costs nothing on the EnvoyFilter we emit anyway and keeps the cluster in that case.
-    return {name: outbound, provision: {kind: 'referenced-service', host}}
+    return { name: outbound, provision: { kind: 'referenced-service', host } };
   }
-  return {name: outbound, provision: {kind: 'mesh'}}
+  return { name: outbound, provision: { kind: 'mesh' } };
 }
 
-const ISTIO_CLUSTER = /^(outbound|inbound|inbound-vip)\|/
+const ISTIO_CLUSTER = /^(outbound|inbound|inbound-vip)\|/;
 
 function filterConfig(resolved: ResolvedValues, cluster: CalloutCluster): Record<string, Json> {
-  const v = resolved.values
+  const v = resolved.values;
   // Without an explicit authority the filter derives it from an Istio-style cluster name; for any
   // other cluster name that would be the cluster name itself, so give it the Service host.
-  const authority = v.calloutAuthority ?? (ISTIO_CLUSTER.test(cluster.name) ? undefined : `${v.calloutService}.${v.calloutNamespace}.svc.${v.clusterDomain}`)
+  const authority =
+    v.calloutAuthority ??
+    (ISTIO_CLUSTER.test(cluster.name)
+      ? undefined
+      : `${v.calloutService}.${v.calloutNamespace}.svc.${v.clusterDomain}`);
   const config: Record<string, Json | undefined> = {
     cluster: cluster.name,
     authority,
@@ -129,60 +156,70 @@ function filterConfig(resolved: ResolvedValues, cluster: CalloutCluster): Record
     propagateHeaders: v.propagateHeaders,
     maxInFlight: v.maxInFlight,
     sampleRate: v.sampleRate,
-  }
+  };
   const sorted = Object.fromEntries(
     Object.entries(config)
       .filter((entry): entry is [string, Json] => entry[1] !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : 1)),
-  )
-  const problem = checkFilterConfig(sorted)[0]
+  );
+  const problem = checkFilterConfig(sorted)[0];
   if (problem) {
     // The schema is the contract: name the setting, quote the schema's complaint and its own
     // description of the property (written by the filter's authors), which says what is allowed.
-    const setting = problem.property === 'cluster' ? (resolved.given('calloutCluster') ? 'calloutCluster' : 'calloutService') : SETTINGS.find((s) => s.filterKey === problem.property)?.key
+    const setting =
+      problem.property === 'cluster'
+        ? resolved.given('calloutCluster')
+          ? 'calloutCluster'
+          : 'calloutService'
+        : SETTINGS.find((s) => s.filterKey === problem.property)?.key;
     /* c8 ignore next -- every property meshwasm writes has a setting */
-    if (!setting) throw new RenderBug(`filter configuration property ${problem.property}: ${problem.message}`)
-    const description = filterSchema().properties[problem.property]?.description ?? ''
-    const shown = JSON.stringify(sorted[problem.property]) ?? ''
-    throw resolved.problem(setting, `${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} is rejected by filter/config.schema.json (${problem.message}). ${description}`)
+    if (!setting)
+      throw new RenderBug(`filter configuration property ${problem.property}: ${problem.message}`);
+    const description = filterSchema().properties[problem.property]?.description ?? '';
+    const shown = JSON.stringify(sorted[problem.property]) ?? '';
+    throw resolved.problem(
+      setting,
+      `${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown} is rejected by filter/config.schema.json (${problem.message}). ${description}`,
+    );
   }
-  return sorted
+  return sorted;
 }
 
 function notes(model: Omit<RenderModel, 'notes'>, resolved: ResolvedValues): string[] {
-  const out: string[] = []
-  const {module, callout, target} = model
+  const out: string[] = [];
+  const { module, callout, target } = model;
   if (module.kind === 'oci' && !module.pinned) {
     out.push(
       `warning: ${module.isDefault ? 'the default image ' : ''}${module.url} is not pinned to a digest, so the cluster runs whatever the tag points at when it pulls; pass --sha256 <manifest digest> or --image oci://…@sha256:<digest>`,
-    )
+    );
   }
-  if (module.kind === 'http' && !module.sha256) out.push(`warning: ${module.url} is not verified; pass --sha256 <sha256 of the .wasm>`)
-  if (module.kind === 'http' && !module.tls) out.push(`warning: ${module.url} is fetched over plain HTTP`)
+  if (module.kind === 'http' && !module.sha256)
+    out.push(`warning: ${module.url} is not verified; pass --sha256 <sha256 of the .wasm>`);
+  if (module.kind === 'http' && !module.tls) out.push(`warning: ${module.url} is fetched over plain HTTP`);
   if (callout.provision.kind === 'strict-dns' && target === 'envoy-gateway') {
     out.push(
       `note: the EnvoyPatchPolicy that adds cluster ${callout.name} only takes effect when Envoy Gateway has extensionApis.enableEnvoyPatchPolicy: true (Helm: config.envoyGateway.extensionApis.enableEnvoyPatchPolicy=true); otherwise use --callout-cluster with an existing route cluster`,
-    )
+    );
   }
   if (callout.provision.kind === 'strict-dns' && target !== 'envoy-gateway') {
     out.push(
       `note: ${model.mesh.version.id} cannot reference ${resolved.values.calloutService} on a waypoint, so meshwasm adds cluster ${callout.name} (plain DNS, no Istio mTLS: a STRICT PeerAuthentication on it will refuse the callout; Istio 1.26+ / OSSM 3.1+ use the mesh cluster instead)`,
-    )
+    );
   }
-  return out
+  return out;
 }
 
 /** Checks every rule and builds the model. Throws UsageError naming the flag to fix. */
 export function buildModel(resolved: ResolvedValues): RenderModel {
-  const mesh = checkMesh(resolved)
-  checkAttachment(resolved, mesh)
-  const module = moduleSource(resolved)
-  checkModule(resolved, module)
-  checkPlugin(resolved, mesh)
-  checkFilterModes(resolved)
-  const values = resolved.values
-  const callout = calloutCluster(resolved, mesh)
-  const config = filterConfig(resolved, callout)
+  const mesh = checkMesh(resolved);
+  checkAttachment(resolved, mesh);
+  const module = moduleSource(resolved);
+  checkModule(resolved, module);
+  checkPlugin(resolved, mesh);
+  checkFilterModes(resolved);
+  const values = resolved.values;
+  const callout = calloutCluster(resolved, mesh);
+  const config = filterConfig(resolved, callout);
   const base = {
     values,
     target: values.target,
@@ -191,12 +228,12 @@ export function buildModel(resolved: ResolvedValues): RenderModel {
     namespace: values.namespace,
     name: values.pluginName,
     rootId: ROOT_ID,
-    labels: {'app.kubernetes.io/managed-by': 'meshwasm'},
+    labels: { 'app.kubernetes.io/managed-by': 'meshwasm' },
     attachment: attachment(resolved, mesh),
     callout,
     module,
     filterConfig: config,
     filterConfigJson: canonicalJson(config),
-  }
-  return {...base, notes: notes(base, resolved)}
+  };
+  return { ...base, notes: notes(base, resolved) };
 }

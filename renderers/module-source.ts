@@ -1,5 +1,5 @@
-import {DEFAULT_IMAGE} from './settings.js'
-import type {ResolvedValues} from './values.js'
+import { DEFAULT_IMAGE } from './settings.js';
+import type { ResolvedValues } from './values.js';
 
 /**
  * Where the proxy gets the .wasm from, and the checksum that goes with it. The meaning of sha256
@@ -7,50 +7,88 @@ import type {ResolvedValues} from './values.js'
  * an http(s) URL or a file it is the sha256 of the .wasm bytes.
  */
 export type ModuleSource =
-  | {kind: 'oci'; /** oci://registry/repo[:tag][@sha256:…] */ url: string; /** registry/repo[:tag][@sha256:…] */ reference: string; sha256?: string; pinned: boolean; isDefault: boolean}
-  | {kind: 'http'; url: string; host: string; port: number; tls: boolean; sha256?: string}
-  | {kind: 'file'; path: string; sha256?: string}
+  | {
+      kind: 'oci';
+      /** oci://registry/repo[:tag][@sha256:…] */ url: string;
+      /** registry/repo[:tag][@sha256:…] */ reference: string;
+      sha256?: string;
+      pinned: boolean;
+      isDefault: boolean;
+    }
+  | { kind: 'http'; url: string; host: string; port: number; tls: boolean; sha256?: string }
+  | { kind: 'file'; path: string; sha256?: string };
 
-const OCI_REFERENCE = /^oci:\/\/([a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:([a-f0-9]{64}))?$/
+const OCI_REFERENCE =
+  /^oci:\/\/([a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:([a-f0-9]{64}))?$/;
 
 export function moduleSource(resolved: ResolvedValues): ModuleSource {
-  const {image, url, file, sha256} = resolved.values
-  const given = (['image', 'url', 'file'] as const).filter((key) => resolved.values[key] !== undefined)
+  const { image, url, file, sha256 } = resolved.values;
+  const given = (['image', 'url', 'file'] as const).filter((key) => resolved.values[key] !== undefined);
   if (given.length > 1) {
-    throw resolved.problem(given[1], `--${given[0]} and --${given[1]} both name the module; give exactly one of --image, --url, --file`)
+    throw resolved.problem(
+      given[1],
+      `--${given[0]} and --${given[1]} both name the module; give exactly one of --image, --url, --file`,
+    );
   }
 
   if (url !== undefined) {
-    let parsed: URL
+    let parsed: URL;
     try {
-      parsed = new URL(url)
+      parsed = new URL(url);
     } catch {
-      throw resolved.problem('url', `${JSON.stringify(url)} is not a URL; use https://host/path/plugin.wasm`)
+      throw resolved.problem('url', `${JSON.stringify(url)} is not a URL; use https://host/path/plugin.wasm`);
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw resolved.problem('url', `${parsed.protocol} URLs cannot serve a module; use https://… (or --image oci://…, --file /path)`)
+      throw resolved.problem(
+        'url',
+        `${parsed.protocol} URLs cannot serve a module; use https://… (or --image oci://…, --file /path)`,
+      );
     }
-    if (parsed.username || parsed.password) throw resolved.problem('url', 'credentials in the URL would be printed into the manifest; remove user:password@')
-    const tls = parsed.protocol === 'https:'
-    return {kind: 'http', url: parsed.href, host: parsed.hostname, port: parsed.port ? Number(parsed.port) : tls ? 443 : 80, tls, sha256}
+    if (parsed.username || parsed.password)
+      throw resolved.problem(
+        'url',
+        'credentials in the URL would be printed into the manifest; remove user:password@',
+      );
+    const tls = parsed.protocol === 'https:';
+    return {
+      kind: 'http',
+      url: parsed.href,
+      host: parsed.hostname,
+      port: parsed.port ? Number(parsed.port) : tls ? 443 : 80,
+      tls,
+      sha256,
+    };
   }
 
   if (file !== undefined) {
     if (!/^\/[^\s]*$/.test(file) || file.endsWith('/')) {
-      throw resolved.problem('file', `${JSON.stringify(file)} is not an absolute file path; use the module's path inside the proxy container, e.g. /var/local/wasm/plugin.wasm`)
+      throw resolved.problem(
+        'file',
+        `${JSON.stringify(file)} is not an absolute file path; use the module's path inside the proxy container, e.g. /var/local/wasm/plugin.wasm`,
+      );
     }
-    return {kind: 'file', path: file, sha256}
+    return { kind: 'file', path: file, sha256 };
   }
 
-  const ref = image ?? DEFAULT_IMAGE
-  const match = OCI_REFERENCE.exec(ref)
+  const ref = image ?? DEFAULT_IMAGE;
+  const match = OCI_REFERENCE.exec(ref);
   if (!match) {
-    const hint = /^https?:\/\//.test(ref) ? '; for a .wasm over HTTP use --url' : /^oci:\/\//.test(ref) ? '' : '; prefix it with oci://'
-    throw resolved.problem('image', `${JSON.stringify(ref)} is not an OCI image reference; use oci://registry/repository:tag or oci://registry/repository@sha256:<digest>${hint}`)
+    const hint = /^https?:\/\//.test(ref)
+      ? '; for a .wasm over HTTP use --url'
+      : /^oci:\/\//.test(ref)
+        ? ''
+        : '; prefix it with oci://';
+    throw resolved.problem(
+      'image',
+      `${JSON.stringify(ref)} is not an OCI image reference; use oci://registry/repository:tag or oci://registry/repository@sha256:<digest>${hint}`,
+    );
   }
-  const digest = match[3]
+  const digest = match[3];
   if (digest && sha256 && digest !== sha256) {
-    throw resolved.problem('sha256', `does not match the digest in --image (${digest.slice(0, 12)}…); drop --sha256 or make them equal`)
+    throw resolved.problem(
+      'sha256',
+      `does not match the digest in --image (${digest.slice(0, 12)}…); drop --sha256 or make them equal`,
+    );
   }
   return {
     kind: 'oci',
@@ -60,5 +98,5 @@ export function moduleSource(resolved: ResolvedValues): ModuleSource {
     // Without a digest the cluster pulls whatever the tag points at when it fetches; render warns.
     pinned: Boolean(sha256 ?? digest),
     isDefault: image === undefined,
-  }
+  };
 }

@@ -1,8 +1,8 @@
-import {createRequire} from 'node:module'
-import {join, sep} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import {packagePath} from './package-root.js'
+import { packagePath } from './package-root.js';
 
 /**
  * Build-time artifacts that spare `render` compiling at start-up (ajv and the handlebars compiler
@@ -25,29 +25,29 @@ import {packagePath} from './package-root.js'
 
 /** Where the build writes the artifacts. */
 export function precompiledDir(): string {
-  return packagePath('dist', 'precompiled')
+  return packagePath('dist', 'precompiled');
 }
 
 /** precompiledDir() when this code is the build's (runs from dist/), else undefined. */
 export function builtArtifactsDir(): string | undefined {
-  return fileURLToPath(import.meta.url).startsWith(packagePath('dist') + sep) ? precompiledDir() : undefined
+  return fileURLToPath(import.meta.url).startsWith(packagePath('dist') + sep) ? precompiledDir() : undefined;
 }
 
 /** The key of an artifact generated from `inputs`: unambiguous, and equal only for equal inputs. */
 export function artifactKey(...inputs: string[]): string {
-  return JSON.stringify(inputs)
+  return JSON.stringify(inputs);
 }
 
-const require = createRequire(import.meta.url)
+const require = createRequire(import.meta.url);
 
 /** The artifact's exports, or undefined when there is no such artifact (or no directory). */
 export function loadPrecompiled<T>(file: string, dir: string | undefined): T | undefined {
-  if (dir === undefined) return undefined
+  if (dir === undefined) return undefined;
   try {
-    return require(join(dir, file)) as T
+    return require(join(dir, file)) as T;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
     /* c8 ignore next 2 -- a corrupt artifact is a build bug; say so rather than hide it */
-    throw error
+    throw error;
   }
 }

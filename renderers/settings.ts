@@ -1,4 +1,4 @@
-import * as t from './value-types.js'
+import * as t from './value-types.js';
 
 /**
  * Every render setting, once: its values-file key, flag, environment variable, help text, parser
@@ -10,47 +10,53 @@ import * as t from './value-types.js'
  * `default` in filter/config.schema.json and their constraints are checked by the schema.
  */
 
-export const TARGETS = ['ossm', 'envoyfilter', 'envoy-gateway'] as const
-export type Target = (typeof TARGETS)[number]
-export const SHAPES = ['sidecar', 'gateway', 'gateway-api', 'waypoint', 'route'] as const
-export type Shape = (typeof SHAPES)[number]
-export const PHASES = ['AUTHN', 'AUTHZ', 'STATS', 'UNSPECIFIED_PHASE'] as const
-export const PULL_POLICIES = ['IfNotPresent', 'Always'] as const
-export const OUTPUTS = ['yaml', 'json'] as const
+export const TARGETS = ['ossm', 'envoyfilter', 'envoy-gateway'] as const;
+export type Target = (typeof TARGETS)[number];
+export const SHAPES = ['sidecar', 'gateway', 'gateway-api', 'waypoint', 'route'] as const;
+export type Shape = (typeof SHAPES)[number];
+export const PHASES = ['AUTHN', 'AUTHZ', 'STATS', 'UNSPECIFIED_PHASE'] as const;
+export const PULL_POLICIES = ['IfNotPresent', 'Always'] as const;
+export const OUTPUTS = ['yaml', 'json'] as const;
 
 /** Root id the filter registers (filter/assembly/index.ts registerRootContext(…, "meshwasm")). */
-export const ROOT_ID = 'meshwasm'
+export const ROOT_ID = 'meshwasm';
 /** Image used when no module source is given; packaging pushes it (see README). */
-export const DEFAULT_IMAGE = 'oci://quay.io/meshwasm/callout-filter:0.1.0'
+export const DEFAULT_IMAGE = 'oci://quay.io/meshwasm/callout-filter:0.1.0';
 
-export type Group = 'target' | 'attachment' | 'callout' | 'filter' | 'module' | 'plugin' | 'output'
+export type Group = 'target' | 'attachment' | 'callout' | 'filter' | 'module' | 'plugin' | 'output';
 
 export interface Setting {
-  key: string
-  flag: string
-  char?: string
-  group: Group
-  summary: string
+  key: string;
+  flag: string;
+  char?: string;
+  group: Group;
+  summary: string;
   /** How the CLI takes it: one string, a boolean switch, or a repeatable string. */
-  flagKind: 'string' | 'boolean' | 'multiple'
+  flagKind: 'string' | 'boolean' | 'multiple';
   /** Property of the filter configuration this setting feeds. */
-  filterKey?: string
-  parse: t.Parser<unknown>
+  filterKey?: string;
+  parse: t.Parser<unknown>;
   /**
    * Default: a constant, or derived from the other values (then --print-values writes it as a
    * comment, so editing what it derives from still takes effect). Undefined: no default.
    */
-  default?: unknown
-  derive?: (values: Record<string, unknown>) => unknown
+  default?: unknown;
+  derive?: (values: Record<string, unknown>) => unknown;
   /** Shown as the default in --help and --print-values comments for derived defaults. */
-  defaultText?: string
+  defaultText?: string;
 }
 
 export function envName(setting: Pick<Setting, 'flag'>): string {
-  return `MESHWASM_${setting.flag.toUpperCase().replaceAll('-', '_')}`
+  return `MESHWASM_${setting.flag.toUpperCase().replaceAll('-', '_')}`;
 }
 
-const filterSetting = (filterKey: string, flag: string, key: string, summary: string, flagKind: Setting['flagKind'] = 'string'): Setting => ({
+const filterSetting = (
+  filterKey: string,
+  flag: string,
+  key: string,
+  summary: string,
+  flagKind: Setting['flagKind'] = 'string',
+): Setting => ({
   key,
   flag,
   group: 'filter',
@@ -58,7 +64,7 @@ const filterSetting = (filterKey: string, flag: string, key: string, summary: st
   flagKind,
   filterKey,
   parse: filterParser(filterKey),
-})
+});
 
 /** Parser by the schema type of a filter property; the schema itself checks the constraints. */
 function filterParser(filterKey: string): t.Parser<unknown> {
@@ -67,28 +73,37 @@ function filterParser(filterKey: string): t.Parser<unknown> {
     case 'failureStatus':
     case 'fanOut':
     case 'maxInFlight':
-      return t.integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      return t.integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     case 'sampleRate':
-      return t.number
+      return t.number;
     case 'headers':
-      return t.headers
+      return t.headers;
     case 'propagateHeaders':
-      return t.list
+      return t.list;
     case 'body':
-      return t.text
+      return t.text;
     default:
-      return t.line
+      return t.line;
   }
 }
 
 export const SETTINGS: readonly Setting[] = [
-  {key: 'target', flag: 'target', group: 'target', flagKind: 'string', summary: `What to render: ${TARGETS.join(' | ')}.`, parse: t.oneOf(TARGETS), default: 'ossm'},
+  {
+    key: 'target',
+    flag: 'target',
+    group: 'target',
+    flagKind: 'string',
+    summary: `What to render: ${TARGETS.join(' | ')}.`,
+    parse: t.oneOf(TARGETS),
+    default: 'ossm',
+  },
   {
     key: 'meshVersion',
     flag: 'mesh-version',
     group: 'target',
     flagKind: 'string',
-    summary: 'Mesh version to render for (ossm-2.5 … ossm-3.4, istio-1.20 … istio-1.30, eg-1.9); gates the fields emitted.',
+    summary:
+      'Mesh version to render for (ossm-2.5 … ossm-3.4, istio-1.20 … istio-1.30, eg-1.9); gates the fields emitted.',
     parse: t.line,
     derive: (v) => (v.target === 'envoy-gateway' ? 'eg-1.9' : 'ossm-3.2'),
     defaultText: 'ossm-3.2, eg-1.9 for envoy-gateway',
@@ -103,13 +118,23 @@ export const SETTINGS: readonly Setting[] = [
     derive: (v) => (v.target === 'envoy-gateway' ? 'route' : 'sidecar'),
     defaultText: 'sidecar, route for envoy-gateway',
   },
-  {key: 'namespace', flag: 'namespace', char: 'n', group: 'attachment', flagKind: 'string', summary: 'Namespace of the workload and of the rendered resources.', parse: t.dnsLabel, default: 'jump-app-dev'},
+  {
+    key: 'namespace',
+    flag: 'namespace',
+    char: 'n',
+    group: 'attachment',
+    flagKind: 'string',
+    summary: 'Namespace of the workload and of the rendered resources.',
+    parse: t.dnsLabel,
+    default: 'jump-app-dev',
+  },
   {
     key: 'workload',
     flag: 'workload',
     group: 'attachment',
     flagKind: 'string',
-    summary: 'Workload the filter runs for: its app label (sidecar), its Service (waypoint) or its HTTPRoute (route).',
+    summary:
+      'Workload the filter runs for: its app label (sidecar), its Service (waypoint) or its HTTPRoute (route).',
     parse: t.dnsLabel,
     default: 'back-golang',
   },
@@ -118,7 +143,8 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'selector',
     group: 'attachment',
     flagKind: 'string',
-    summary: 'Pod labels to attach by, key=value[,key=value] (default app=<workload>; istio=ingressgateway for --shape gateway).',
+    summary:
+      'Pod labels to attach by, key=value[,key=value] (default app=<workload>; istio=ingressgateway for --shape gateway).',
     parse: t.labels,
   },
   {
@@ -126,7 +152,8 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'target-ref',
     group: 'attachment',
     flagKind: 'string',
-    summary: 'Policy targets, Kind/name[,Kind/name] (default Gateway/<gateway>, Service/<workload> for waypoint, HTTPRoute/<workload> for route).',
+    summary:
+      'Policy targets, Kind/name[,Kind/name] (default Gateway/<gateway>, Service/<workload> for waypoint, HTTPRoute/<workload> for route).',
     parse: t.targetRefs,
   },
   {
@@ -134,7 +161,8 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'gateway',
     group: 'attachment',
     flagKind: 'string',
-    summary: 'Gateway API Gateway: the target for --shape gateway-api, and the Gateway Envoy Gateway adds the callout cluster to.',
+    summary:
+      'Gateway API Gateway: the target for --shape gateway-api, and the Gateway Envoy Gateway adds the callout cluster to.',
     parse: t.dnsSubdomain,
     derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : undefined),
     defaultText: 'eg for envoy-gateway',
@@ -149,7 +177,15 @@ export const SETTINGS: readonly Setting[] = [
     derive: (v) => v.namespace,
     defaultText: '<namespace>',
   },
-  {key: 'calloutService', flag: 'callout-service', group: 'callout', flagKind: 'string', summary: 'Service the filter calls.', parse: t.serviceName, default: 'back-python'},
+  {
+    key: 'calloutService',
+    flag: 'callout-service',
+    group: 'callout',
+    flagKind: 'string',
+    summary: 'Service the filter calls.',
+    parse: t.serviceName,
+    default: 'back-python',
+  },
   {
     key: 'calloutNamespace',
     flag: 'callout-namespace',
@@ -160,36 +196,147 @@ export const SETTINGS: readonly Setting[] = [
     derive: (v) => v.namespace,
     defaultText: '<namespace>',
   },
-  {key: 'calloutPort', flag: 'callout-port', group: 'callout', flagKind: 'string', summary: "Service port of --callout-service (the Service's port, not the targetPort).", parse: t.integer(1, 65535, 'a port'), default: 8444},
+  {
+    key: 'calloutPort',
+    flag: 'callout-port',
+    group: 'callout',
+    flagKind: 'string',
+    summary: "Service port of --callout-service (the Service's port, not the targetPort).",
+    parse: t.integer(1, 65535, 'a port'),
+    default: 8444,
+  },
   {
     key: 'calloutCluster',
     flag: 'callout-cluster',
     group: 'callout',
     flagKind: 'string',
-    summary: 'Existing Envoy cluster to call instead of the one derived from the Service (e.g. httproute/<ns>/<route>/rule/0 on Envoy Gateway); nothing is added to create it.',
+    summary:
+      'Existing Envoy cluster to call instead of the one derived from the Service (e.g. httproute/<ns>/<route>/rule/0 on Envoy Gateway); nothing is added to create it.',
     parse: t.line,
   },
-  {key: 'clusterDomain', flag: 'cluster-domain', group: 'callout', flagKind: 'string', summary: 'Kubernetes cluster DNS domain.', parse: t.dnsSubdomain, default: 'cluster.local'},
-  filterSetting('path', 'callout-path', 'calloutPath', ':path of the callout, query string included; starts with /.'),
+  {
+    key: 'clusterDomain',
+    flag: 'cluster-domain',
+    group: 'callout',
+    flagKind: 'string',
+    summary: 'Kubernetes cluster DNS domain.',
+    parse: t.dnsSubdomain,
+    default: 'cluster.local',
+  },
+  filterSetting(
+    'path',
+    'callout-path',
+    'calloutPath',
+    ':path of the callout, query string included; starts with /.',
+  ),
   filterSetting('method', 'callout-method', 'calloutMethod', 'HTTP method of the callout.'),
-  filterSetting('authority', 'callout-authority', 'calloutAuthority', ':authority of the callout (default: the Service host).'),
+  filterSetting(
+    'authority',
+    'callout-authority',
+    'calloutAuthority',
+    ':authority of the callout (default: the Service host).',
+  ),
   filterSetting('timeoutMs', 'callout-timeout-ms', 'calloutTimeoutMs', 'Callout timeout in milliseconds.'),
-  filterSetting('headers', 'callout-header', 'calloutHeaders', 'Extra header on every callout, name=value; repeat the flag for more.', 'multiple'),
+  filterSetting(
+    'headers',
+    'callout-header',
+    'calloutHeaders',
+    'Extra header on every callout, name=value; repeat the flag for more.',
+    'multiple',
+  ),
   filterSetting('body', 'callout-body', 'calloutBody', 'Callout body (UTF-8).'),
   filterSetting('trigger', 'trigger', 'trigger', 'When the callout fires: request | response.'),
-  filterSetting('mode', 'mode', 'mode', 'async (fire and forget) | blocking (the request waits for the callouts).'),
-  filterSetting('failureStatus', 'failure-status', 'failureStatus', 'Blocking mode: 0 continues when a callout fails, 200-599 replies with that status.'),
-  filterSetting('fanOut', 'fan-out', 'fanOut', 'Callouts per triggering request (blocking mode needs at least 1).'),
-  filterSetting('outcomeHeader', 'outcome-header', 'outcomeHeader', 'Blocking mode: response header that reports <succeeded>/<dispatched>.'),
-  filterSetting('propagateHeaders', 'propagate-headers', 'propagateHeaders', 'Request headers copied onto the callout, comma-separated; a trailing * is a prefix.'),
-  filterSetting('maxInFlight', 'max-in-flight', 'maxInFlight', 'Per-VM bound on callouts in flight; callouts beyond it are skipped.'),
-  filterSetting('sampleRate', 'sample-rate', 'sampleRate', 'Fraction of requests that trigger callouts, 0..1.'),
-  {key: 'image', flag: 'image', group: 'module', flagKind: 'string', summary: `Module as an OCI image, oci://registry/repo:tag[@sha256:…] (default ${DEFAULT_IMAGE}).`, parse: t.line},
-  {key: 'url', flag: 'url', group: 'module', flagKind: 'string', summary: 'Module as a .wasm over HTTP(S), https://host/path.wasm (needs --sha256 for envoyfilter).', parse: t.line},
-  {key: 'file', flag: 'file', group: 'module', flagKind: 'string', summary: 'Module as a file inside the proxy container, /path/plugin.wasm (ossm and envoyfilter).', parse: t.line},
-  {key: 'sha256', flag: 'sha256', group: 'module', flagKind: 'string', summary: 'Module checksum: the OCI manifest digest for --image, the sha256 of the .wasm for --url/--file.', parse: t.sha256},
-  {key: 'pullSecret', flag: 'pull-secret', group: 'module', flagKind: 'string', summary: 'Secret (kubernetes.io/dockerconfigjson) to pull --image with.', parse: t.dnsSubdomain},
-  {key: 'pullPolicy', flag: 'pull-policy', group: 'module', flagKind: 'string', summary: `Image pull policy: ${PULL_POLICIES.join(' | ')}.`, parse: t.oneOf(PULL_POLICIES)},
+  filterSetting(
+    'mode',
+    'mode',
+    'mode',
+    'async (fire and forget) | blocking (the request waits for the callouts).',
+  ),
+  filterSetting(
+    'failureStatus',
+    'failure-status',
+    'failureStatus',
+    'Blocking mode: 0 continues when a callout fails, 200-599 replies with that status.',
+  ),
+  filterSetting(
+    'fanOut',
+    'fan-out',
+    'fanOut',
+    'Callouts per triggering request (blocking mode needs at least 1).',
+  ),
+  filterSetting(
+    'outcomeHeader',
+    'outcome-header',
+    'outcomeHeader',
+    'Blocking mode: response header that reports <succeeded>/<dispatched>.',
+  ),
+  filterSetting(
+    'propagateHeaders',
+    'propagate-headers',
+    'propagateHeaders',
+    'Request headers copied onto the callout, comma-separated; a trailing * is a prefix.',
+  ),
+  filterSetting(
+    'maxInFlight',
+    'max-in-flight',
+    'maxInFlight',
+    'Per-VM bound on callouts in flight; callouts beyond it are skipped.',
+  ),
+  filterSetting(
+    'sampleRate',
+    'sample-rate',
+    'sampleRate',
+    'Fraction of requests that trigger callouts, 0..1.',
+  ),
+  {
+    key: 'image',
+    flag: 'image',
+    group: 'module',
+    flagKind: 'string',
+    summary: `Module as an OCI image, oci://registry/repo:tag[@sha256:…] (default ${DEFAULT_IMAGE}).`,
+    parse: t.line,
+  },
+  {
+    key: 'url',
+    flag: 'url',
+    group: 'module',
+    flagKind: 'string',
+    summary: 'Module as a .wasm over HTTP(S), https://host/path.wasm (needs --sha256 for envoyfilter).',
+    parse: t.line,
+  },
+  {
+    key: 'file',
+    flag: 'file',
+    group: 'module',
+    flagKind: 'string',
+    summary: 'Module as a file inside the proxy container, /path/plugin.wasm (ossm and envoyfilter).',
+    parse: t.line,
+  },
+  {
+    key: 'sha256',
+    flag: 'sha256',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      'Module checksum: the OCI manifest digest for --image, the sha256 of the .wasm for --url/--file.',
+    parse: t.sha256,
+  },
+  {
+    key: 'pullSecret',
+    flag: 'pull-secret',
+    group: 'module',
+    flagKind: 'string',
+    summary: 'Secret (kubernetes.io/dockerconfigjson) to pull --image with.',
+    parse: t.dnsSubdomain,
+  },
+  {
+    key: 'pullPolicy',
+    flag: 'pull-policy',
+    group: 'module',
+    flagKind: 'string',
+    summary: `Image pull policy: ${PULL_POLICIES.join(' | ')}.`,
+    parse: t.oneOf(PULL_POLICIES),
+  },
   {
     key: 'pluginName',
     flag: 'plugin-name',
@@ -197,15 +344,66 @@ export const SETTINGS: readonly Setting[] = [
     flagKind: 'string',
     summary: `Name of the rendered resources (the filter's root id stays "${ROOT_ID}").`,
     parse: t.resourceName,
-    derive: (v) => `meshwasm-${v.shape === 'gateway-api' && typeof v.gateway === 'string' ? v.gateway : v.shape === 'gateway' ? 'ingressgateway' : v.workload}`,
+    derive: (v) =>
+      `meshwasm-${v.shape === 'gateway-api' && typeof v.gateway === 'string' ? v.gateway : v.shape === 'gateway' ? 'ingressgateway' : v.workload}`,
     defaultText: 'meshwasm-<workload>',
   },
-  {key: 'phase', flag: 'phase', group: 'plugin', flagKind: 'string', summary: `WasmPlugin phase: ${PHASES.join(' | ')} (ossm only).`, parse: t.oneOf(PHASES), derive: (v) => (v.target === 'ossm' ? 'STATS' : undefined), defaultText: 'STATS for ossm'},
-  {key: 'priority', flag: 'priority', group: 'plugin', flagKind: 'string', summary: 'WasmPlugin priority within its phase, or EnvoyFilter priority.', parse: t.integer(-2147483648, 2147483647, 'an int32')},
-  {key: 'failOpen', flag: 'fail-open', group: 'plugin', flagKind: 'boolean', summary: 'Let traffic through when the module fails to load or crashes (default: fail closed).', parse: t.boolean, default: false},
-  {key: 'failReload', flag: 'fail-reload', group: 'plugin', flagKind: 'boolean', summary: 'On a module crash start a fresh VM for new requests (FAIL_RELOAD; Istio 1.27+ / OSSM 3.2+).', parse: t.boolean, default: false},
-  {key: 'output', flag: 'output', char: 'o', group: 'output', flagKind: 'string', summary: 'Output format: yaml | json (json = a v1 List).', parse: t.oneOf(OUTPUTS), default: 'yaml'},
-  {key: 'outputDir', flag: 'output-dir', group: 'output', flagKind: 'string', summary: 'Write one file per resource plus a kustomization.yaml into this directory instead of stdout.', parse: t.line},
-]
+  {
+    key: 'phase',
+    flag: 'phase',
+    group: 'plugin',
+    flagKind: 'string',
+    summary: `WasmPlugin phase: ${PHASES.join(' | ')} (ossm only).`,
+    parse: t.oneOf(PHASES),
+    derive: (v) => (v.target === 'ossm' ? 'STATS' : undefined),
+    defaultText: 'STATS for ossm',
+  },
+  {
+    key: 'priority',
+    flag: 'priority',
+    group: 'plugin',
+    flagKind: 'string',
+    summary: 'WasmPlugin priority within its phase, or EnvoyFilter priority.',
+    parse: t.integer(-2147483648, 2147483647, 'an int32'),
+  },
+  {
+    key: 'failOpen',
+    flag: 'fail-open',
+    group: 'plugin',
+    flagKind: 'boolean',
+    summary: 'Let traffic through when the module fails to load or crashes (default: fail closed).',
+    parse: t.boolean,
+    default: false,
+  },
+  {
+    key: 'failReload',
+    flag: 'fail-reload',
+    group: 'plugin',
+    flagKind: 'boolean',
+    summary: 'On a module crash start a fresh VM for new requests (FAIL_RELOAD; Istio 1.27+ / OSSM 3.2+).',
+    parse: t.boolean,
+    default: false,
+  },
+  {
+    key: 'output',
+    flag: 'output',
+    char: 'o',
+    group: 'output',
+    flagKind: 'string',
+    summary: 'Output format: yaml | json (json = a v1 List).',
+    parse: t.oneOf(OUTPUTS),
+    default: 'yaml',
+  },
+  {
+    key: 'outputDir',
+    flag: 'output-dir',
+    group: 'output',
+    flagKind: 'string',
+    summary: 'Write one file per resource plus a kustomization.yaml into this directory instead of stdout.',
+    parse: t.line,
+  },
+];
 
-export const SETTINGS_BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((setting) => [setting.key, setting]))
+export const SETTINGS_BY_KEY: ReadonlyMap<string, Setting> = new Map(
+  SETTINGS.map((setting) => [setting.key, setting]),
+);

@@ -5,26 +5,26 @@
  * the version rules live here only.
  */
 
-export type MeshFamily = 'ossm' | 'istio' | 'eg'
+export type MeshFamily = 'ossm' | 'istio' | 'eg';
 
 export interface MeshVersion {
-  id: string
-  family: MeshFamily
+  id: string;
+  family: MeshFamily;
   /** Istio minor (1.<minor>) for ossm-* and istio-*; undefined for Envoy Gateway. */
-  istioMinor?: number
+  istioMinor?: number;
 }
 
 export interface MeshFeatures {
   /** WasmPlugin.failStrategy (FAIL_CLOSE / FAIL_OPEN): Istio 1.19+, so OSSM 2.6+. */
-  failStrategy: boolean
+  failStrategy: boolean;
   /** WasmPlugin.targetRef (singular): Istio 1.20+ (OSSM 2.6). */
-  targetRef: boolean
+  targetRef: boolean;
   /** WasmPlugin/EnvoyFilter targetRefs: Istio 1.22+ (OSSM 3.0+). Waypoints need it. */
-  targetRefs: boolean
+  targetRefs: boolean;
   /** FAIL_RELOAD (WasmPlugin) and Envoy's failure_policy field (EnvoyFilter): Istio 1.27+ (OSSM 3.2+). */
-  failReload: boolean
+  failReload: boolean;
   /** EnvoyFilter annotation envoyfilter.istio.io/referenced-services: Istio 1.26+ (OSSM 3.1+). */
-  referencedServices: boolean
+  referencedServices: boolean;
 }
 
 const OSSM_ISTIO_MINOR: Record<string, number> = {
@@ -35,47 +35,52 @@ const OSSM_ISTIO_MINOR: Record<string, number> = {
   '3.2': 27,
   '3.3': 28,
   '3.4': 30,
-}
-const ISTIO_MINORS = {min: 20, max: 30}
-const EG_VERSIONS = new Set(['1.9'])
+};
+const ISTIO_MINORS = { min: 20, max: 30 };
+const EG_VERSIONS = new Set(['1.9']);
 
 export const SUPPORTED_MESH_VERSIONS: readonly string[] = [
   ...Object.keys(OSSM_ISTIO_MINOR).map((v) => `ossm-${v}`),
-  ...Array.from({length: ISTIO_MINORS.max - ISTIO_MINORS.min + 1}, (_, i) => `istio-1.${ISTIO_MINORS.min + i}`),
+  ...Array.from(
+    { length: ISTIO_MINORS.max - ISTIO_MINORS.min + 1 },
+    (_, i) => `istio-1.${ISTIO_MINORS.min + i}`,
+  ),
   ...[...EG_VERSIONS].map((v) => `eg-${v}`),
-]
+];
 
 /** Parses ossm-X.Y, istio-1.N or eg-1.N; undefined when meshwasm does not know the version. */
 export function parseMeshVersion(id: string): MeshVersion | undefined {
-  const match = /^(ossm|istio|eg)-(\d+\.\d+)$/.exec(id)
-  if (!match) return undefined
-  const [, family, version] = match
+  const match = /^(ossm|istio|eg)-(\d+\.\d+)$/.exec(id);
+  if (!match) return undefined;
+  const [, family, version] = match;
   if (family === 'ossm') {
-    const minor = OSSM_ISTIO_MINOR[version]
-    return minor === undefined ? undefined : {id, family, istioMinor: minor}
+    const minor = OSSM_ISTIO_MINOR[version];
+    return minor === undefined ? undefined : { id, family, istioMinor: minor };
   }
   if (family === 'istio') {
-    const [major, minor] = version.split('.').map(Number)
-    if (major !== 1 || minor < ISTIO_MINORS.min || minor > ISTIO_MINORS.max) return undefined
-    return {id, family, istioMinor: minor}
+    const [major, minor] = version.split('.').map(Number);
+    if (major !== 1 || minor < ISTIO_MINORS.min || minor > ISTIO_MINORS.max) return undefined;
+    return { id, family, istioMinor: minor };
   }
-  return EG_VERSIONS.has(version) ? {id, family: 'eg'} : undefined
+  return EG_VERSIONS.has(version) ? { id, family: 'eg' } : undefined;
 }
 
 export function meshFeatures(version: MeshVersion): MeshFeatures {
-  const minor = version.istioMinor ?? 0
+  const minor = version.istioMinor ?? 0;
   return {
     failStrategy: minor >= 19,
     targetRef: minor >= 20,
     targetRefs: minor >= 22,
     failReload: minor >= 27,
     referencedServices: minor >= 26,
-  }
+  };
 }
 
 /** The oldest version (for error messages) that has a feature, e.g. "OSSM 3.0+ / Istio 1.22+". */
 export function firstVersionWith(feature: keyof MeshFeatures): string {
-  const minor = {failStrategy: 19, targetRef: 20, targetRefs: 22, failReload: 27, referencedServices: 26}[feature]
-  const ossm = Object.entries(OSSM_ISTIO_MINOR).find(([, m]) => m >= minor)?.[0]
-  return `${ossm ? `ossm-${ossm}+ / ` : ''}istio-1.${Math.max(minor, ISTIO_MINORS.min)}+`
+  const minor = { failStrategy: 19, targetRef: 20, targetRefs: 22, failReload: 27, referencedServices: 26 }[
+    feature
+  ];
+  const ossm = Object.entries(OSSM_ISTIO_MINOR).find(([, m]) => m >= minor)?.[0];
+  return `${ossm ? `ossm-${ossm}+ / ` : ''}istio-1.${Math.max(minor, ISTIO_MINORS.min)}+`;
 }

@@ -16,8 +16,16 @@ async function freePort(): Promise<number> {
 }
 
 t.test('values-seed.yaml: 10 blocking callouts per response, total-dispatched on every reply', async (t) => {
-  const env = { ...process.env, BACK_GOLANG_PORT: String(await freePort()), BACK_PYTHON_PORT: String(await freePort()) };
-  const { stdout } = await run(process.execPath, ['examples/jump-app/run-local.mjs', 'examples/jump-app/values-seed.yaml', '4'], { env, timeout: 60_000 });
+  const env = {
+    ...process.env,
+    BACK_GOLANG_PORT: String(await freePort()),
+    BACK_PYTHON_PORT: String(await freePort()),
+  };
+  const { stdout } = await run(
+    process.execPath,
+    ['examples/jump-app/run-local.mjs', 'examples/jump-app/values-seed.yaml', '4'],
+    { env, timeout: 60_000 },
+  );
   const replies = stdout.split('\n').filter((line) => line.startsWith('GET /api/'));
   t.equal(replies.length, 4, 'four client requests answered');
   for (const line of replies) {

@@ -17,7 +17,12 @@ const wasm: Uint8Array = await compileAssemblyScript({
   quiet: true,
 });
 
-const REQUEST: Array<[string, string]> = [[':authority', 'front'], [':path', '/'], [':method', 'GET'], ['x-request-id', 'r1']];
+const REQUEST: Array<[string, string]> = [
+  [':authority', 'front'],
+  [':path', '/'],
+  [':method', 'GET'],
+  ['x-request-id', 'r1'],
+];
 
 async function loadSdk(pluginConfig: string, rootId = 'sdk-fixture') {
   const host = await ProxyWasmHost.create({ wasm, rootId, pluginConfig, clusters: { back: 'manual' } });
@@ -25,31 +30,45 @@ async function loadSdk(pluginConfig: string, rootId = 'sdk-fixture') {
   return { host, configured };
 }
 
-const infos = (host: ProxyWasmHost) => host.getLogs(LogLevel.info).filter((l) => l.level === LogLevel.info).map((l) => l.message);
+const infos = (host: ProxyWasmHost) =>
+  host
+    .getLogs(LogLevel.info)
+    .filter((l) => l.level === LogLevel.info)
+    .map((l) => l.message);
 
-t.test('B2: an empty configuration no longer traps in the SDK\'s onConfigure', async (t) => {
+t.test("B2: an empty configuration no longer traps in the SDK's onConfigure", async (t) => {
   const { host, configured } = await loadSdk('');
   t.equal(configured, true);
   t.notOk(host.isFailed());
 });
 
-t.test('B1, B3, B6, B8: the module links, get_metric reads, a missing property is empty, the callback runs', async (t) => {
-  const { host, configured } = await loadSdk('back');
-  t.equal(configured, true, 'B1: Envoy\'s import table accepts proxy_set_buffer_bytes (no mistyped get_buffer_status)');
-  t.same(infos(host), ['metric 2'], 'B3: get_metric returns the counter value');
-  t.equal(host.getCounter('sdk.fixture'), 2n);
-  const id = host.initializeHttpContext();
-  t.equal(host.callOnRequestHeaders(id, REQUEST, false), FilterHeadersStatus.StopAllIterationAndWatermark);
-  t.notOk(host.isFailed(), 'B6: no trap on a missing property');
-  t.ok(infos(host).includes('missing property: 0 bytes'));
-  const [callout] = host.getHttpCallouts({ pending: true });
-  host.respondToHttpCall(callout!.token, { headers: [[':status', '200']] });
-  t.ok(infos(host).includes(`callback for ${id} with 1 headers`), 'B8: the callback gets its origin context');
-  t.equal(host.getStreamState(id).continuedRequest, true);
-  t.ok(host.getCurrentRequestHeaders(id).some(([k, v]) => k === 'x-called-back' && v === 'yes'));
-  host.callOnRequestBody(id, 'body', true);
-  t.notOk(host.isFailed());
-});
+t.test(
+  'B1, B3, B6, B8: the module links, get_metric reads, a missing property is empty, the callback runs',
+  async (t) => {
+    const { host, configured } = await loadSdk('back');
+    t.equal(
+      configured,
+      true,
+      "B1: Envoy's import table accepts proxy_set_buffer_bytes (no mistyped get_buffer_status)",
+    );
+    t.same(infos(host), ['metric 2'], 'B3: get_metric returns the counter value');
+    t.equal(host.getCounter('sdk.fixture'), 2n);
+    const id = host.initializeHttpContext();
+    t.equal(host.callOnRequestHeaders(id, REQUEST, false), FilterHeadersStatus.StopAllIterationAndWatermark);
+    t.notOk(host.isFailed(), 'B6: no trap on a missing property');
+    t.ok(infos(host).includes('missing property: 0 bytes'));
+    const [callout] = host.getHttpCallouts({ pending: true });
+    host.respondToHttpCall(callout!.token, { headers: [[':status', '200']] });
+    t.ok(
+      infos(host).includes(`callback for ${id} with 1 headers`),
+      'B8: the callback gets its origin context',
+    );
+    t.equal(host.getStreamState(id).continuedRequest, true);
+    t.ok(host.getCurrentRequestHeaders(id).some(([k, v]) => k === 'x-called-back' && v === 'yes'));
+    host.callOnRequestBody(id, 'body', true);
+    t.notOk(host.isFailed());
+  },
+);
 
 t.test('B7: a reply for a stream that ended is dropped, not run against the root context', async (t) => {
   const { host } = await loadSdk('back');
@@ -72,7 +91,11 @@ t.test('B10: at root shutdown, pending callbacks run only for streams that still
   host.completeHttpContext(ended);
   host.clearLogs();
   host.shutdown();
-  t.same(infos(host), [`callback for ${live} with 0 headers`], 'only the live stream\'s callback, with (0, 0, 0)');
+  t.same(
+    infos(host),
+    [`callback for ${live} with 0 headers`],
+    "only the live stream's callback, with (0, 0, 0)",
+  );
   t.notOk(host.isFailed());
 });
 
@@ -87,9 +110,15 @@ t.test('no per-callback debug logging is left in the SDK', async (t) => {
   host.clearLogs();
   const id = host.initializeHttpContext();
   host.callOnRequestHeaders(id, REQUEST, true);
-  host.respondToHttpCall(host.getHttpCallouts({ pending: true })[0]!.token, { headers: [[':status', '200']] });
+  host.respondToHttpCall(host.getHttpCallouts({ pending: true })[0]!.token, {
+    headers: [[':status', '200']],
+  });
   host.callOnResponseHeaders(id, [[':status', '200']], true);
   host.completeHttpContext(id);
-  t.same(host.getLogs().filter((l) => l.level === LogLevel.debug), [], 'no debug lines');
-  t.equal(host.getLogs().length, 2, 'only the fixture\'s own two info lines');
+  t.same(
+    host.getLogs().filter((l) => l.level === LogLevel.debug),
+    [],
+    'no debug lines',
+  );
+  t.equal(host.getLogs().length, 2, "only the fixture's own two info lines");
 });

@@ -2,14 +2,31 @@
 // effective context, shared data/queues, WASI, and bounds checks on guest pointers.
 import t from 'tap';
 import { LogLevel, ProxyWasmHost, WasmResult, decodePairs } from '../host/index.js';
-import { MALLOC_COUNT_ADDR, ProxyModuleBuilder, type Step, readBytes, readU32, readU64, slot, slotText } from './helpers/wasm-fixtures.js';
+import {
+  MALLOC_COUNT_ADDR,
+  ProxyModuleBuilder,
+  type Step,
+  readBytes,
+  readU32,
+  readU64,
+  slot,
+  slotText,
+} from './helpers/wasm-fixtures.js';
 
 const req: Array<[string, string]> = [
-  [':authority', 'shop.example'], [':path', '/cart?id=7'], [':method', 'PUT'], [':scheme', 'http'],
-  ['x-request-id', 'abc'], ['user-agent', 'ua'], ['content-length', '3'],
+  [':authority', 'shop.example'],
+  [':path', '/cart?id=7'],
+  [':method', 'PUT'],
+  [':scheme', 'http'],
+  ['x-request-id', 'abc'],
+  ['user-agent', 'ua'],
+  ['content-length', '3'],
 ];
 
-async function run(steps: (b: ProxyModuleBuilder) => Record<string, Step[]>, opts: Record<string, unknown> = {}) {
+async function run(
+  steps: (b: ProxyModuleBuilder) => Record<string, Step[]>,
+  opts: Record<string, unknown> = {},
+) {
   const b = new ProxyModuleBuilder();
   for (const [name, s] of Object.entries(steps(b))) b.callback(name, s);
   const host = await ProxyWasmHost.start({ wasm: b.build(), ...opts });
@@ -17,31 +34,58 @@ async function run(steps: (b: ProxyModuleBuilder) => Record<string, Step[]>, opt
 }
 
 t.test('properties: NUL-separated paths, Envoy encodings, NotFound for unknown', async (t) => {
-  const { host, mem } = await run((b) => {
-    const get = (path: string, n: number): Step => ({ call: 'proxy_get_property', args: [b.data(path), slot(n + 1), slot(n + 2)], store: slot(n) });
-    return {
-      proxy_on_vm_start: [get('plugin_root_id', 0), get('request\0path', 3)],
-      proxy_on_request_headers: [
-        get('plugin_name', 6), get('plugin_vm_id', 9), get('request\0path', 12), get('request\0url_path', 15),
-        get('request\0headers\0x-request-id', 18), get('request\0id', 21), get('response\0code', 24), get('no\0such', 27),
-        get('source\0port', 30), get('request\0headers', 33), get('node\0metadata\0MESH', 36), get('connection_id', 39),
-        get('request\0time', 42),
-        { call: 'proxy_set_property', args: [b.data('my_state'), b.data('v1')], store: slot(45) },
-        get('my_state', 46),
-      ],
-      proxy_on_response_headers: [get('request\0path', 50), get('response\0code', 53), get('response\0headers\0server', 56)],
-      proxy_on_log: [get('request\0path', 60), get('response\0code_details', 63), get('request\0duration', 66)],
-    };
-  }, {
-    rootId: 'meshwasm', pluginName: 'callout', vmId: 'vm1',
-    properties: { 'node\0metadata\0MESH': 'mesh-a' },
-    streamInfo: { source: '10.1.2.3:4567' },
-  });
+  const { host, mem } = await run(
+    (b) => {
+      const get = (path: string, n: number): Step => ({
+        call: 'proxy_get_property',
+        args: [b.data(path), slot(n + 1), slot(n + 2)],
+        store: slot(n),
+      });
+      return {
+        proxy_on_vm_start: [get('plugin_root_id', 0), get('request\0path', 3)],
+        proxy_on_request_headers: [
+          get('plugin_name', 6),
+          get('plugin_vm_id', 9),
+          get('request\0path', 12),
+          get('request\0url_path', 15),
+          get('request\0headers\0x-request-id', 18),
+          get('request\0id', 21),
+          get('response\0code', 24),
+          get('no\0such', 27),
+          get('source\0port', 30),
+          get('request\0headers', 33),
+          get('node\0metadata\0MESH', 36),
+          get('connection_id', 39),
+          get('request\0time', 42),
+          { call: 'proxy_set_property', args: [b.data('my_state'), b.data('v1')], store: slot(45) },
+          get('my_state', 46),
+        ],
+        proxy_on_response_headers: [
+          get('request\0path', 50),
+          get('response\0code', 53),
+          get('response\0headers\0server', 56),
+        ],
+        proxy_on_log: [
+          get('request\0path', 60),
+          get('response\0code_details', 63),
+          get('request\0duration', 66),
+        ],
+      };
+    },
+    {
+      rootId: 'meshwasm',
+      pluginName: 'callout',
+      vmId: 'vm1',
+      properties: { 'node\0metadata\0MESH': 'mesh-a' },
+      streamInfo: { source: '10.1.2.3:4567' },
+    },
+  );
   const ok = (n: number, want: string, msg: string) => {
     t.equal(readU32(mem, slot(n)), WasmResult.Ok, `${msg}: Ok`);
     t.equal(slotText(mem, n + 1, n + 2), want, msg);
   };
-  const i64 = (n: number) => new DataView(readBytes(mem, readU32(mem, slot(n + 1)), 8).buffer).getBigInt64(0, true);
+  const i64 = (n: number) =>
+    new DataView(readBytes(mem, readU32(mem, slot(n + 1)), 8).buffer).getBigInt64(0, true);
   ok(0, 'meshwasm', 'plugin_root_id on the root');
   t.equal(readU32(mem, slot(3)), WasmResult.NotFound, 'no stream info on the root');
   const id = host.initializeHttpContext();
@@ -56,15 +100,30 @@ t.test('properties: NUL-separated paths, Envoy encodings, NotFound for unknown',
   t.equal(readU32(mem, slot(27)), WasmResult.NotFound, 'unknown path');
   t.equal(readU32(mem, slot(30)), WasmResult.Ok);
   t.equal(i64(30), 4567n, 'source.port as int64');
-  t.same(decodePairs(readBytes(mem, readU32(mem, slot(34)), readU32(mem, slot(35)))), req, 'request.headers as pairs');
+  t.same(
+    decodePairs(readBytes(mem, readU32(mem, slot(34)), readU32(mem, slot(35)))),
+    req,
+    'request.headers as pairs',
+  );
   ok(36, 'mesh-a', 'user property');
   t.equal(readU32(mem, slot(41)), 8, 'connection_id is a uint64');
   t.ok(i64(42) > 1_600_000_000_000_000_000n, 'request.time in ns');
   t.equal(readU32(mem, slot(45)), WasmResult.Ok, 'set_property on a stream');
   ok(46, 'v1', 'the value set');
   host.callOnRequestBody(id, 'abc', true);
-  host.callOnResponseHeaders(id, [[':status', '201'], ['server', 'envoy']], true);
-  t.equal(readU32(mem, slot(50)), WasmResult.NotFound, 'request.path after Continue: Envoy no longer holds the headers');
+  host.callOnResponseHeaders(
+    id,
+    [
+      [':status', '201'],
+      ['server', 'envoy'],
+    ],
+    true,
+  );
+  t.equal(
+    readU32(mem, slot(50)),
+    WasmResult.NotFound,
+    'request.path after Continue: Envoy no longer holds the headers',
+  );
   t.equal(i64(53), 201n, 'response.code');
   ok(56, 'envoy', 'response.headers.server');
   host.completeHttpContext(id);
@@ -102,7 +161,11 @@ t.test('metrics: Envoy-like ids and semantics', async (t) => {
     ],
   }));
   const r = (n: number) => readU32(mem, slot(n));
-  t.same([r(1), r(3), r(5), r(7), r(11)], [4, 8, 5, 6, 12], 'counters 4, 8, ...; gauge 5; histogram 6; a redefinition gets a new id');
+  t.same(
+    [r(1), r(3), r(5), r(7), r(11)],
+    [4, 8, 5, 6, 12],
+    'counters 4, 8, ...; gauge 5; histogram 6; a redefinition gets a new id',
+  );
   t.equal(r(8), WasmResult.BadArgument, 'type > 2');
   t.same([r(12), r(13)], [0, 0]);
   t.equal(r(14), WasmResult.BadArgument, 'counter increment <= 0');
@@ -118,41 +181,57 @@ t.test('metrics: Envoy-like ids and semantics', async (t) => {
   t.equal(host.getGauge('in_flight'), 9n, 'record sets a gauge');
   t.same(host.getHistogram('latency'), [42n]);
   t.equal(host.getCounter('missing'), undefined);
-  t.same(Object.keys(host.getMetrics()).sort(), ['callouts_failed', 'callouts_started', 'in_flight', 'latency']);
+  t.same(Object.keys(host.getMetrics()).sort(), [
+    'callouts_failed',
+    'callouts_started',
+    'in_flight',
+    'latency',
+  ]);
   host.shutdown();
 });
 
 t.test('logs, fd_write, get_status, effective context and level checks', async (t) => {
   const lines: string[] = [];
-  const { host, mem } = await run((b) => {
-    const text = b.data('hello\n');
-    const iovBytes = new Uint8Array(8);
-    new DataView(iovBytes.buffer).setUint32(0, text.ptr, true);
-    new DataView(iovBytes.buffer).setUint32(4, text.len, true);
-    const iov = b.data(iovBytes);
-    return {
-      proxy_on_vm_start: [
-        { call: 'proxy_log', args: [6, b.data('too high')], store: slot(0) },
-        { call: 'proxy_log', args: [4, 0x7ffffff0, 4], store: slot(1) },
-        { call: 'proxy_set_effective_context', args: [99], store: slot(2) },
-        { call: 'proxy_set_effective_context', args: [0], store: slot(3) },
-        { call: 'proxy_get_status', args: [slot(5), slot(6), slot(7)], store: slot(4) },
-        { call: 'wasi_unstable.fd_write', args: [1, iov.ptr, 1, slot(9)], store: slot(8) },
-        { call: 'wasi_unstable.fd_write', args: [3, iov.ptr, 1, slot(9)], store: slot(10) },
-        { call: 'proxy_get_current_time_nanoseconds', args: [slot(11)], store: slot(12) },
-        { call: 'wasi_unstable.clock_time_get', args: [1, 0n, slot(13)], store: slot(14) },
-        { call: 'wasi_unstable.clock_time_get', args: [2, 0n, slot(13)], store: slot(15) },
-        { call: 'wasi_unstable.random_get', args: [slot(16), 8], store: slot(17) },
-        { call: 'wasi_unstable.random_get', args: [slot(16), 70000], store: slot(18) },
-        { call: 'wasi_snapshot_preview1.environ_sizes_get', args: [slot(19), slot(20)], store: slot(21) },
-        { call: 'wasi_snapshot_preview1.args_sizes_get', args: [slot(22), slot(23)], store: slot(24) },
-        { call: 'wasi_unstable.fd_read', args: [0, 0, 0, 0], store: slot(25) },
-        { call: 'proxy_done', args: [], store: slot(26) },
-        { call: 'proxy_call_foreign_function', args: [b.data('compress'), b.data(''), slot(28), slot(29)], store: slot(27) },
-        { call: 'proxy_grpc_call', args: [b.data('nowhere'), b.data('s'), b.data('m'), b.data(''), b.data(''), 100, slot(31)], store: slot(30) },
-      ],
-    };
-  }, { logSink: (e: { message: string }) => lines.push(e.message), now: () => 1234n, environment: { A: 'b' } });
+  const { host, mem } = await run(
+    (b) => {
+      const text = b.data('hello\n');
+      const iovBytes = new Uint8Array(8);
+      new DataView(iovBytes.buffer).setUint32(0, text.ptr, true);
+      new DataView(iovBytes.buffer).setUint32(4, text.len, true);
+      const iov = b.data(iovBytes);
+      return {
+        proxy_on_vm_start: [
+          { call: 'proxy_log', args: [6, b.data('too high')], store: slot(0) },
+          { call: 'proxy_log', args: [4, 0x7ffffff0, 4], store: slot(1) },
+          { call: 'proxy_set_effective_context', args: [99], store: slot(2) },
+          { call: 'proxy_set_effective_context', args: [0], store: slot(3) },
+          { call: 'proxy_get_status', args: [slot(5), slot(6), slot(7)], store: slot(4) },
+          { call: 'wasi_unstable.fd_write', args: [1, iov.ptr, 1, slot(9)], store: slot(8) },
+          { call: 'wasi_unstable.fd_write', args: [3, iov.ptr, 1, slot(9)], store: slot(10) },
+          { call: 'proxy_get_current_time_nanoseconds', args: [slot(11)], store: slot(12) },
+          { call: 'wasi_unstable.clock_time_get', args: [1, 0n, slot(13)], store: slot(14) },
+          { call: 'wasi_unstable.clock_time_get', args: [2, 0n, slot(13)], store: slot(15) },
+          { call: 'wasi_unstable.random_get', args: [slot(16), 8], store: slot(17) },
+          { call: 'wasi_unstable.random_get', args: [slot(16), 70000], store: slot(18) },
+          { call: 'wasi_snapshot_preview1.environ_sizes_get', args: [slot(19), slot(20)], store: slot(21) },
+          { call: 'wasi_snapshot_preview1.args_sizes_get', args: [slot(22), slot(23)], store: slot(24) },
+          { call: 'wasi_unstable.fd_read', args: [0, 0, 0, 0], store: slot(25) },
+          { call: 'proxy_done', args: [], store: slot(26) },
+          {
+            call: 'proxy_call_foreign_function',
+            args: [b.data('compress'), b.data(''), slot(28), slot(29)],
+            store: slot(27),
+          },
+          {
+            call: 'proxy_grpc_call',
+            args: [b.data('nowhere'), b.data('s'), b.data('m'), b.data(''), b.data(''), 100, slot(31)],
+            store: slot(30),
+          },
+        ],
+      };
+    },
+    { logSink: (e: { message: string }) => lines.push(e.message), now: () => 1234n, environment: { A: 'b' } },
+  );
   const r = (n: number) => readU32(mem, slot(n));
   t.equal(r(0), WasmResult.BadArgument, 'level > critical');
   t.equal(r(1), WasmResult.InvalidMemoryAccess, 'message out of bounds');
@@ -171,8 +250,15 @@ t.test('logs, fd_write, get_status, effective context and level checks', async (
   t.equal(r(26), WasmResult.NotFound, 'proxy_done without a pending root');
   t.equal(r(27), WasmResult.NotFound, 'no foreign functions');
   t.equal(r(30), WasmResult.ParseFailure, 'gRPC to an unknown cluster');
-  t.same(host.getLogs().map((l) => [l.level, l.message]), [[LogLevel.info, 'hello']], 'stdout -> info, trailing newline dropped');
-  t.same(lines, host.getLogs().map((l) => l.message));
+  t.same(
+    host.getLogs().map((l) => [l.level, l.message]),
+    [[LogLevel.info, 'hello']],
+    'stdout -> info, trailing newline dropped',
+  );
+  t.same(
+    lines,
+    host.getLogs().map((l) => l.message),
+  );
   host.clearLogs();
   t.same(host.getLogs(), []);
   host.shutdown();
@@ -194,9 +280,7 @@ t.test('buffers: clamping, (0,0) without malloc, set_buffer_bytes rules', async 
         { call: 'proxy_get_buffer_bytes', args: [4, 0, 10, slot(19), slot(20)], store: slot(18) },
         { call: 'proxy_set_buffer_bytes', args: [6, 0, 0, x], store: slot(21) },
       ],
-      proxy_on_response_body: [
-        { call: 'proxy_set_buffer_bytes', args: [1, 0, 100, x], store: slot(22) },
-      ],
+      proxy_on_response_body: [{ call: 'proxy_set_buffer_bytes', args: [1, 0, 100, x], store: slot(22) }],
     };
   });
   const r = (n: number) => readU32(mem, slot(n));
@@ -210,11 +294,23 @@ t.test('buffers: clamping, (0,0) without malloc, set_buffer_bytes rules', async 
   t.same([r(6), r(7), r(8)], [WasmResult.Ok, 5, 0], 'status: size and flags');
   t.equal(r(9), WasmResult.BadArgument, 'type > 8');
   t.equal(r(12), WasmResult.BadArgument, 'start + length overflows');
-  t.same([r(15), r(16), r(17)], [WasmResult.Ok, WasmResult.Ok, WasmResult.BadArgument], 'prepend, append, middle');
+  t.same(
+    [r(15), r(16), r(17)],
+    [WasmResult.Ok, WasmResult.Ok, WasmResult.BadArgument],
+    'prepend, append, middle',
+  );
   t.equal(r(18), WasmResult.NotFound, 'no http call response outside its callback');
   t.equal(r(21), WasmResult.BadArgument, 'immutable buffers');
-  t.equal(readU32(mem, MALLOC_COUNT_ADDR) - mallocs, 1, 'one malloc: the clamped read; empty results need none');
-  t.equal(Buffer.from(host.getCurrentRequestBody(id)).toString(), 'XYhelloXY', 'edits are what the filter manager forwards');
+  t.equal(
+    readU32(mem, MALLOC_COUNT_ADDR) - mallocs,
+    1,
+    'one malloc: the clamped read; empty results need none',
+  );
+  t.equal(
+    Buffer.from(host.getCurrentRequestBody(id)).toString(),
+    'XYhelloXY',
+    'edits are what the filter manager forwards',
+  );
   host.callOnResponseHeaders(id, [[':status', '200']], false);
   host.callOnResponseBody(id, 'upstream body', true);
   t.equal(r(22), WasmResult.Ok);
@@ -234,8 +330,16 @@ t.test('shared data and queues', async (t) => {
         { call: 'proxy_set_shared_data', args: [k, b.data('v2'), { load: slot(8) }], store: slot(10) },
         { call: 'proxy_register_shared_queue', args: [b.data('q'), slot(12)], store: slot(11) },
         { call: 'proxy_resolve_shared_queue', args: [b.data(''), b.data('q'), slot(14)], store: slot(13) },
-        { call: 'proxy_resolve_shared_queue', args: [b.data(''), b.data('other'), slot(16)], store: slot(15) },
-        { call: 'proxy_dequeue_shared_queue', args: [{ load: slot(12) }, slot(18), slot(19)], store: slot(17) },
+        {
+          call: 'proxy_resolve_shared_queue',
+          args: [b.data(''), b.data('other'), slot(16)],
+          store: slot(15),
+        },
+        {
+          call: 'proxy_dequeue_shared_queue',
+          args: [{ load: slot(12) }, slot(18), slot(19)],
+          store: slot(17),
+        },
         { call: 'proxy_enqueue_shared_queue', args: [{ load: slot(12) }, b.data('item')], store: slot(20) },
       ],
       proxy_on_queue_ready: [
@@ -254,7 +358,11 @@ t.test('shared data and queues', async (t) => {
   t.equal(r(15), WasmResult.NotFound);
   t.equal(r(17), WasmResult.Empty);
   t.equal(r(20), WasmResult.Ok);
-  t.equal(host.getVmCallTrace().some((c) => c.fn === 'proxy_on_queue_ready'), false, 'never inline');
+  t.equal(
+    host.getVmCallTrace().some((c) => c.fn === 'proxy_on_queue_ready'),
+    false,
+    'never inline',
+  );
   await new Promise((res) => setImmediate(res));
   t.equal(r(21), r(12), 'on_queue_ready(root, token)');
   t.equal(slotText(mem, 23, 24), 'item');
@@ -262,7 +370,7 @@ t.test('shared data and queues', async (t) => {
 });
 
 t.test('ticks, close_stream, and the trace switch', async (t) => {
-  const { host, mem } = await run((b) => ({
+  const { host, mem } = await run(() => ({
     proxy_on_vm_start: [{ call: 'proxy_set_tick_period_milliseconds', args: [20] }],
     proxy_on_tick: [{ log: 'tick' }],
     proxy_on_request_headers: [
@@ -280,8 +388,10 @@ t.test('ticks, close_stream, and the trace switch', async (t) => {
   t.ok(host.getLogs().length >= 2, 'real ticks when enabled');
   const id = host.initializeHttpContext();
   host.callOnRequestHeaders(id, req, true);
-  t.same([readU32(mem, slot(0)), readU32(mem, slot(1)), readU32(mem, slot(2)), readU32(mem, slot(3))],
-    [WasmResult.Ok, WasmResult.BadArgument, WasmResult.Unimplemented, WasmResult.BadArgument]);
+  t.same(
+    [readU32(mem, slot(0)), readU32(mem, slot(1)), readU32(mem, slot(2)), readU32(mem, slot(3))],
+    [WasmResult.Ok, WasmResult.BadArgument, WasmResult.Unimplemented, WasmResult.BadArgument],
+  );
   t.equal(host.getStreamState(id).reset, 'wasm_close_stream');
   host.setVmCallTrace(false);
   host.clearVmCallTrace();

@@ -2,18 +2,30 @@
 import http from 'node:http';
 import t from 'tap';
 import {
-  CONNECTION_TERMINATION_BODY, CONNECT_FAILURE_BODY, ProxyWasmHost, UPSTREAM_TIMEOUT_BODY, WasmResult, decodePairs,
+  CONNECTION_TERMINATION_BODY,
+  CONNECT_FAILURE_BODY,
+  ProxyWasmHost,
+  UPSTREAM_TIMEOUT_BODY,
+  WasmResult,
+  decodePairs,
 } from '../host/index.js';
 import { listenLoopback } from './helpers/loopback.js';
 import { calloutProbeModule, readBytes, readU32, slot, slotText } from './helpers/wasm-fixtures.js';
 
-const req: Array<[string, string]> = [[':authority', 'front'], [':path', '/'], [':method', 'GET']];
+const req: Array<[string, string]> = [
+  [':authority', 'front'],
+  [':path', '/'],
+  [':method', 'GET'],
+];
 
 const listen = (handler: http.RequestListener) => listenLoopback(t, handler);
 
 /** Runs one request through the probe module against `url` and returns what the guest saw. */
 async function callout(url: string, timeoutMs = 1000) {
-  const host = await ProxyWasmHost.start({ wasm: calloutProbeModule([], timeoutMs), clusters: { back: url } });
+  const host = await ProxyWasmHost.start({
+    wasm: calloutProbeModule([], timeoutMs),
+    clusters: { back: url },
+  });
   const mem = host.exports.memory as WebAssembly.Memory;
   const id = host.initializeHttpContext();
   host.callOnRequestHeaders(id, req, true);
@@ -46,7 +58,10 @@ t.test('an upstream answer (any status) is a success with its headers and body',
   t.equal(seen.status, '500');
   t.equal(seen.body, 'oops');
   t.same(seen.headers[0], [':status', '500']);
-  t.ok(seen.headers.some(([k, v]) => k === 'x-reply' && v === 'yes'), 'upstream headers, lower-cased');
+  t.ok(
+    seen.headers.some(([k, v]) => k === 'x-reply' && v === 'yes'),
+    'upstream headers, lower-cased',
+  );
   t.ok(seen.headers.some(([k]) => k === 'x-envoy-upstream-service-time'));
   t.equal(seen.statusCode, 0);
   t.ok(seen.continued);
@@ -60,18 +75,25 @@ t.test('an upstream answer (any status) is a success with its headers and body',
   t.notOk(got[0]!.headers['x-forwarded-for'], 'send_xff = false');
 });
 
-t.test('connect failure: the router\'s 503 reply', async (t) => {
+t.test("connect failure: the router's 503 reply", async (t) => {
   const { url, server } = await listen(() => undefined);
   await new Promise<void>((r) => server.close(() => r()));
   const seen = await callout(url);
   t.equal(seen.status, '503');
   t.equal(seen.body, CONNECT_FAILURE_BODY);
-  t.equal(CONNECT_FAILURE_BODY, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
-  t.same(seen.headers, [[':status', '503'], ['content-length', String(CONNECT_FAILURE_BODY.length)], ['content-type', 'text/plain']]);
+  t.equal(
+    CONNECT_FAILURE_BODY,
+    'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+  );
+  t.same(seen.headers, [
+    [':status', '503'],
+    ['content-length', String(CONNECT_FAILURE_BODY.length)],
+    ['content-type', 'text/plain'],
+  ]);
   t.equal(seen.statusCode, 0, 'a success, not a reset');
 });
 
-t.test('slower than the timeout: the router\'s 504 reply', async (t) => {
+t.test("slower than the timeout: the router's 504 reply", async (t) => {
   const { url } = await listen((_rq, rs) => {
     const timer = setTimeout(() => rs.end('late'), 2000);
     rs.on('close', () => clearTimeout(timer));
@@ -90,24 +112,29 @@ t.test('connection closed before response headers: 503 connection termination', 
   t.equal(seen.body, CONNECTION_TERMINATION_BODY);
 });
 
-t.test('reset in the middle of the response: (root, token, 0, 0, 0) and get_status (11, "reset")', async (t) => {
-  const { url } = await listen((_rq, rs) => {
-    rs.writeHead(200, { 'content-length': '100' });
-    rs.write('partial', () => setTimeout(() => rs.socket?.destroy(), 20));
-  });
-  const seen = await callout(url);
-  t.same(seen.args, [1, 4, 0, 0, 0]);
-  t.equal(seen.statusResult, WasmResult.BadArgument, 'no response headers map');
-  t.equal(seen.bodyResult, WasmResult.NotFound, 'no body');
-  t.same(seen.headers, []);
-  t.equal(seen.statusCode, WasmResult.BrokenConnection);
-  t.equal(seen.statusMessage, 'reset');
-  t.ok(seen.continued, 'the filter still resumed the stream');
-});
+t.test(
+  'reset in the middle of the response: (root, token, 0, 0, 0) and get_status (11, "reset")',
+  async (t) => {
+    const { url } = await listen((_rq, rs) => {
+      rs.writeHead(200, { 'content-length': '100' });
+      rs.write('partial', () => setTimeout(() => rs.socket?.destroy(), 20));
+    });
+    const seen = await callout(url);
+    t.same(seen.args, [1, 4, 0, 0, 0]);
+    t.equal(seen.statusResult, WasmResult.BadArgument, 'no response headers map');
+    t.equal(seen.bodyResult, WasmResult.NotFound, 'no body');
+    t.same(seen.headers, []);
+    t.equal(seen.statusCode, WasmResult.BrokenConnection);
+    t.equal(seen.statusMessage, 'reset');
+    t.ok(seen.continued, 'the filter still resumed the stream');
+  },
+);
 
 t.test('timeout 0 means no timeout; shutdown cancels without a callback', async (t) => {
   let arrived!: () => void;
-  const gotRequest = new Promise<void>((r) => { arrived = r; });
+  const gotRequest = new Promise<void>((r) => {
+    arrived = r;
+  });
   const { url } = await listen(() => arrived());
   const host = await ProxyWasmHost.start({ wasm: calloutProbeModule([], 0), clusters: { back: url } });
   const id = host.initializeHttpContext();

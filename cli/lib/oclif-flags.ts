@@ -1,8 +1,8 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import { Flags, type Interfaces } from '@oclif/core';
 
-import {filterSchema} from '../../renderers/filter-schema.js'
-import type {Setting} from '../../renderers/settings.js'
-import {RENDER_FLAGS} from './render-flags.js'
+import { filterSchema } from '../../renderers/filter-schema.js';
+import type { Setting } from '../../renderers/settings.js';
+import { RENDER_FLAGS } from './render-flags.js';
 
 /**
  * oclif flags for `meshwasm render`, generated from cli/lib/render-flags.ts (itself generated from
@@ -13,42 +13,43 @@ import {RENDER_FLAGS} from './render-flags.js'
  */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- string, string[] and boolean flags side by side
-type AnyFlag = Interfaces.Flag<any>
+type AnyFlag = Interfaces.Flag<any>;
 
 /** The default shown in --help (and cached in oclif.manifest.json); filter settings take the schema's. */
 function defaultText(setting: Setting): string | undefined {
-  if (setting.defaultText !== undefined) return setting.defaultText
-  const value = setting.filterKey === undefined ? setting.default : filterSchema().properties[setting.filterKey]?.default
-  if (value === undefined || value === false || value === '') return undefined
-  if (Array.isArray(value)) return value.join(',')
-  return typeof value === 'object' ? undefined : String(value)
+  if (setting.defaultText !== undefined) return setting.defaultText;
+  const value =
+    setting.filterKey === undefined ? setting.default : filterSchema().properties[setting.filterKey]?.default;
+  if (value === undefined || value === false || value === '') return undefined;
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'object' ? undefined : String(value);
 }
 
 export function renderFlags(): Record<string, AnyFlag> {
-  const flags: Record<string, AnyFlag> = {}
+  const flags: Record<string, AnyFlag> = {};
   for (const flag of RENDER_FLAGS) {
-    const {setting} = flag
+    const { setting } = flag;
     const common = {
       summary: flag.summary,
       helpGroup: flag.helpGroup,
-      ...(flag.env ? {env: flag.env} : {}),
+      ...(flag.env ? { env: flag.env } : {}),
       // A function, so the schema is read only when help or the manifest needs it.
-      ...(setting ? {defaultHelp: async () => defaultText(setting)} : {}),
-    }
+      ...(setting ? { defaultHelp: async () => defaultText(setting) } : {}),
+    };
     if (flag.kind === 'boolean') {
-      flags[flag.name] = Flags.boolean({...common, ...(flag.allowNo ? {allowNo: true} : {})})
+      flags[flag.name] = Flags.boolean({ ...common, ...(flag.allowNo ? { allowNo: true } : {}) });
     } else if (flag.kind === 'multiple') {
-      flags[flag.name] = Flags.string({...common, multiple: true})
+      flags[flag.name] = Flags.string({ ...common, multiple: true });
     } else {
-      flags[flag.name] = Flags.string({...common, ...(flag.char ? {char: flag.char as 'n'} : {})})
+      flags[flag.name] = Flags.string({ ...common, ...(flag.char ? { char: flag.char as 'n' } : {}) });
     }
   }
-  return flags
+  return flags;
 }
 
 interface Token {
-  type: string
-  flag?: string
+  type: string;
+  flag?: string;
 }
 
 /**
@@ -56,10 +57,10 @@ interface Token {
  * vars, but precedence and error messages need to know which is which, so env is left to values.ts.
  */
 export function givenSettings(flags: Record<string, unknown>, raw: Token[]): Record<string, unknown> {
-  const onCommandLine = new Set(raw.filter((token) => token.type === 'flag').map((token) => token.flag))
-  const given: Record<string, unknown> = {}
-  for (const {name, setting} of RENDER_FLAGS) {
-    if (setting && onCommandLine.has(name) && flags[name] !== undefined) given[setting.key] = flags[name]
+  const onCommandLine = new Set(raw.filter((token) => token.type === 'flag').map((token) => token.flag));
+  const given: Record<string, unknown> = {};
+  for (const { name, setting } of RENDER_FLAGS) {
+    if (setting && onCommandLine.has(name) && flags[name] !== undefined) given[setting.key] = flags[name];
   }
-  return given
+  return given;
 }

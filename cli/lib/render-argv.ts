@@ -1,7 +1,7 @@
-import {parseArgs, type ParseArgsConfig} from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import {RENDER_FLAGS, type RenderFlag} from './render-flags.js'
-import type {RenderRequest} from './render-run.js'
+import { RENDER_FLAGS, type RenderFlag } from './render-flags.js';
+import type { RenderRequest } from './render-run.js';
 
 /**
  * The lean argv parser for `meshwasm render` (used by cli/render-main.ts so a render does not load
@@ -17,41 +17,45 @@ import type {RenderRequest} from './render-run.js'
  * its usage errors with their exact messages), so both entries behave the same on every argv.
  */
 
-const BY_NAME = new Map(RENDER_FLAGS.map((flag) => [flag.name, flag]))
-const BY_CHAR = new Map(RENDER_FLAGS.filter((flag) => flag.char).map((flag) => [flag.char!, flag]))
-const VALUES_FLAG = BY_NAME.get('values')!
-const NEGATION = '--no-'
+const BY_NAME = new Map(RENDER_FLAGS.map((flag) => [flag.name, flag]));
+const BY_CHAR = new Map(RENDER_FLAGS.filter((flag) => flag.char).map((flag) => [flag.char!, flag]));
+const VALUES_FLAG = BY_NAME.get('values')!;
+const NEGATION = '--no-';
 
-type Options = NonNullable<ParseArgsConfig['options']>
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs options, and which flag each option sets (value false for a --no-<switch> option). */
-function parseArgsOptions(): {options: Options; flags: Map<string, {flag: RenderFlag; value?: false}>} {
-  const options: Options = {}
-  const flags = new Map<string, {flag: RenderFlag; value?: false}>()
+function parseArgsOptions(): { options: Options; flags: Map<string, { flag: RenderFlag; value?: false }> } {
+  const options: Options = {};
+  const flags = new Map<string, { flag: RenderFlag; value?: false }>();
   for (const flag of RENDER_FLAGS) {
-    options[flag.name] = {type: flag.kind === 'boolean' ? 'boolean' : 'string', multiple: flag.kind === 'multiple', ...(flag.char ? {short: flag.char} : {})}
-    flags.set(flag.name, {flag})
+    options[flag.name] = {
+      type: flag.kind === 'boolean' ? 'boolean' : 'string',
+      multiple: flag.kind === 'multiple',
+      ...(flag.char ? { short: flag.char } : {}),
+    };
+    flags.set(flag.name, { flag });
     if (flag.allowNo) {
       // Node 20's parseArgs has no allowNegative; the negation is an option of its own.
-      const negation = `${NEGATION.slice(2)}${flag.name}`
-      options[negation] = {type: 'boolean'}
-      flags.set(negation, {flag, value: false})
+      const negation = `${NEGATION.slice(2)}${flag.name}`;
+      options[negation] = { type: 'boolean' };
+      flags.set(negation, { flag, value: false });
     }
   }
-  return {options, flags}
+  return { options, flags };
 }
 
-const {options: OPTIONS, flags: OPTION_FLAGS} = parseArgsOptions()
+const { options: OPTIONS, flags: OPTION_FLAGS } = parseArgsOptions();
 
 /** The flag a token names the way oclif's findFlag reads it ("--name", "--no-name", "-c…"), if any. */
 function namedFlag(token: string): RenderFlag | undefined {
   if (token.startsWith('--')) {
-    const flag = BY_NAME.get(token.slice(2))
-    if (flag) return flag
-    const negated = token.startsWith(NEGATION) ? BY_NAME.get(token.slice(NEGATION.length)) : undefined
-    return negated?.allowNo ? negated : undefined
+    const flag = BY_NAME.get(token.slice(2));
+    if (flag) return flag;
+    const negated = token.startsWith(NEGATION) ? BY_NAME.get(token.slice(NEGATION.length)) : undefined;
+    return negated?.allowNo ? negated : undefined;
   }
-  return token.startsWith('-') ? BY_CHAR.get(token[1]) : undefined
+  return token.startsWith('-') ? BY_CHAR.get(token[1]) : undefined;
 }
 
 /**
@@ -60,51 +64,62 @@ function namedFlag(token: string): RenderFlag | undefined {
  * joined with "=". Undefined when the next token names a flag (oclif: "expects a value").
  */
 function joinDashValues(argv: readonly string[]): string[] | undefined {
-  const out: string[] = []
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]
-    const flag = token.startsWith('--') ? BY_NAME.get(token.slice(2)) : token.length === 2 && token.startsWith('-') ? BY_CHAR.get(token[1]) : undefined
-    const next = argv[i + 1]
+    const token = argv[i];
+    const flag = token.startsWith('--')
+      ? BY_NAME.get(token.slice(2))
+      : token.length === 2 && token.startsWith('-')
+        ? BY_CHAR.get(token[1])
+        : undefined;
+    const next = argv[i + 1];
     if (flag && flag.kind !== 'boolean' && next !== undefined && next.startsWith('-') && next !== '-') {
-      if (namedFlag(next)) return undefined
-      out.push(`--${flag.name}=${next}`)
-      i++
+      if (namedFlag(next)) return undefined;
+      out.push(`--${flag.name}=${next}`);
+      i++;
     } else {
-      out.push(token)
+      out.push(token);
     }
   }
-  return out
+  return out;
 }
 
 /** The render request for argv (without the leading "render"), or undefined: let oclif parse it. */
-export function parseRenderArgv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RenderRequest | undefined {
-  if (argv.some((token) => token === '--' || token === '--help' || token === '-h')) return undefined
-  const args = joinDashValues(argv)
-  if (!args) return undefined
-  let tokens
+export function parseRenderArgv(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): RenderRequest | undefined {
+  if (argv.some((token) => token === '--' || token === '--help' || token === '-h')) return undefined;
+  const args = joinDashValues(argv);
+  if (!args) return undefined;
+  let tokens;
   try {
-    ;({tokens} = parseArgs({args, options: OPTIONS, tokens: true, strict: true, allowPositionals: false}))
+    ({ tokens } = parseArgs({ args, options: OPTIONS, tokens: true, strict: true, allowPositionals: false }));
   } catch {
-    return undefined
+    return undefined;
   }
-  const given = new Map<RenderFlag, unknown>()
+  const given = new Map<RenderFlag, unknown>();
   for (const token of tokens) {
     /* c8 ignore next -- strict parseArgs without positionals yields options only ("--" was ruled out) */
-    if (token.kind !== 'option') return undefined
+    if (token.kind !== 'option') return undefined;
     // -ojson / -o=json: oclif strips a leading "=", parseArgs keeps it; not worth replicating.
-    if (!token.rawName.startsWith('--') && token.inlineValue) return undefined
-    const {flag, value} = OPTION_FLAGS.get(token.name)!
+    if (!token.rawName.startsWith('--') && token.inlineValue) return undefined;
+    const { flag, value } = OPTION_FLAGS.get(token.name)!;
     if (flag.kind === 'multiple') {
-      given.set(flag, [...((given.get(flag) as string[] | undefined) ?? []), token.value!])
-      continue
+      given.set(flag, [...((given.get(flag) as string[] | undefined) ?? []), token.value!]);
+      continue;
     }
     // oclif refuses a repeated value flag and lets the last of repeated switches win; leave both to it.
-    if (given.has(flag)) return undefined
-    given.set(flag, value ?? token.value ?? true)
+    if (given.has(flag)) return undefined;
+    given.set(flag, value ?? token.value ?? true);
   }
-  const settings: Record<string, unknown> = {}
-  for (const [flag, value] of given) if (flag.setting) settings[flag.setting.key] = value
+  const settings: Record<string, unknown> = {};
+  for (const [flag, value] of given) if (flag.setting) settings[flag.setting.key] = value;
   // Like oclif, --values falls back to its env var when that is set and not empty.
-  const valuesFile = (given.get(VALUES_FLAG) as string | undefined) ?? (env[VALUES_FLAG.env!] || undefined)
-  return {...(valuesFile === undefined ? {} : {values: valuesFile}), printValues: given.get(BY_NAME.get('print-values')!) === true, given: settings}
+  const valuesFile = (given.get(VALUES_FLAG) as string | undefined) ?? (env[VALUES_FLAG.env!] || undefined);
+  return {
+    ...(valuesFile === undefined ? {} : { values: valuesFile }),
+    printValues: given.get(BY_NAME.get('print-values')!) === true,
+    given: settings,
+  };
 }

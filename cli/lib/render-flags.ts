@@ -1,4 +1,4 @@
-import {envName, SETTINGS, type Group, type Setting} from '../../renderers/settings.js'
+import { envName, SETTINGS, type Group, type Setting } from '../../renderers/settings.js';
 
 /**
  * Every flag of `meshwasm render`, once: render's own -f/--values and --print-values, then one
@@ -10,18 +10,18 @@ import {envName, SETTINGS, type Group, type Setting} from '../../renderers/setti
 
 export interface RenderFlag {
   /** Long name: --name. */
-  name: string
-  char?: string
+  name: string;
+  char?: string;
   /** One string, a switch, or a repeatable string. */
-  kind: Setting['flagKind']
+  kind: Setting['flagKind'];
   /** --no-<name> sets the switch to false. */
-  allowNo: boolean
+  allowNo: boolean;
   /** Environment variable oclif reads the flag from (settings: read by renderers/values.ts instead). */
-  env?: string
-  summary: string
-  helpGroup: string
+  env?: string;
+  summary: string;
+  helpGroup: string;
   /** The render setting this flag gives; absent for --values and --print-values. */
-  setting?: Setting
+  setting?: Setting;
 }
 
 const HELP_GROUPS: Record<Group, string> = {
@@ -32,22 +32,34 @@ const HELP_GROUPS: Record<Group, string> = {
   module: 'MODULE',
   plugin: 'PLUGIN',
   output: 'OUTPUT',
-}
+};
 
 export const RENDER_FLAGS: readonly RenderFlag[] = [
-  {name: 'values', char: 'f', kind: 'string', allowNo: false, env: 'MESHWASM_VALUES', helpGroup: 'INPUT', summary: 'Values file (YAML or JSON), or - for stdin; flags and env override it.'},
-  {name: 'print-values', kind: 'boolean', allowNo: false, helpGroup: 'INPUT', summary: 'Print the effective values as an editable values file instead of rendering.'},
-  ...SETTINGS.map(
-    (setting): RenderFlag => ({
-      name: setting.flag,
-      ...(setting.char ? {char: setting.char} : {}),
-      kind: setting.flagKind,
-      // Boolean settings can be switched off on the command line over an env var or a values file.
-      allowNo: setting.flagKind === 'boolean',
-      env: envName(setting),
-      helpGroup: HELP_GROUPS[setting.group],
-      summary: setting.summary,
-      setting,
-    }),
-  ),
-]
+  {
+    name: 'values',
+    char: 'f',
+    kind: 'string',
+    allowNo: false,
+    env: 'MESHWASM_VALUES',
+    helpGroup: 'INPUT',
+    summary: 'Values file (YAML or JSON), or - for stdin; flags and env override it.',
+  },
+  {
+    name: 'print-values',
+    kind: 'boolean',
+    allowNo: false,
+    helpGroup: 'INPUT',
+    summary: 'Print the effective values as an editable values file instead of rendering.',
+  },
+  ...SETTINGS.map((setting): RenderFlag => ({
+    name: setting.flag,
+    ...(setting.char ? { char: setting.char } : {}),
+    kind: setting.flagKind,
+    // Boolean settings can be switched off on the command line over an env var or a values file.
+    allowNo: setting.flagKind === 'boolean',
+    env: envName(setting),
+    helpGroup: HELP_GROUPS[setting.group],
+    summary: setting.summary,
+    setting,
+  })),
+];

@@ -7,7 +7,9 @@ let jumps = 0;
 createServer((req, res) => {
   if (req.url?.startsWith('/jump')) {
     jumps += 1;
-    process.stderr.write(`back-python: ${req.method} ${req.url} #${jumps} x-request-id=${req.headers['x-request-id'] ?? '-'}\n`);
+    process.stderr.write(
+      `back-python: ${req.method} ${req.url} #${jumps} x-request-id=${req.headers['x-request-id'] ?? '-'}\n`,
+    );
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ service: 'back-python', jumps }));
     return;

@@ -19,7 +19,11 @@ const BACK_GOLANG = Number(process.env.BACK_GOLANG_PORT ?? 18442);
 const BACK_PYTHON = Number(process.env.BACK_PYTHON_PORT ?? 18444);
 
 // The filter configuration comes from render itself, so the local run and the cluster agree.
-const list = JSON.parse(execFileSync(process.execPath, [cli, 'render', '-f', valuesFile, '--target', 'ossm', '-o', 'json'], { stdio: ['ignore', 'pipe', 'ignore'] }));
+const list = JSON.parse(
+  execFileSync(process.execPath, [cli, 'render', '-f', valuesFile, '--target', 'ossm', '-o', 'json'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }),
+);
 const wasmPlugin = list.items.find((item) => item.kind === 'WasmPlugin');
 const config = wasmPlugin.spec.pluginConfig;
 
@@ -35,15 +39,27 @@ process.on('exit', stopAll);
 try {
   start([join(here, 'back-golang.mjs'), String(BACK_GOLANG)]);
   start([join(here, 'back-python.mjs'), String(BACK_PYTHON)]);
-  const gateway = start([cli, 'dev', '--port', '0', '--upstream', `http://127.0.0.1:${BACK_GOLANG}`,
-    '--callout', `http://127.0.0.1:${BACK_PYTHON}`, '--config', JSON.stringify(config)]);
+  const gateway = start([
+    cli,
+    'dev',
+    '--port',
+    '0',
+    '--upstream',
+    `http://127.0.0.1:${BACK_GOLANG}`,
+    '--callout',
+    `http://127.0.0.1:${BACK_PYTHON}`,
+    '--config',
+    JSON.stringify(config),
+  ]);
   const [firstLine] = await once(gateway.stdout, 'data');
   const url = String(firstLine).trim().split('\n')[0];
   console.log(`gateway ${url}  (filter config: ${JSON.stringify(config)})`);
 
   for (let i = 0; i < requests; i += 1) {
     const response = await fetch(`${url}/api/${i}`);
-    const outcome = config.outcomeHeader ? `  ${config.outcomeHeader}: ${response.headers.get(config.outcomeHeader)}` : '';
+    const outcome = config.outcomeHeader
+      ? `  ${config.outcomeHeader}: ${response.headers.get(config.outcomeHeader)}`
+      : '';
     console.log(`GET /api/${i} -> ${response.status} ${await response.text()}${outcome}`);
   }
   await new Promise((resolve) => setTimeout(resolve, 200)); // let async callouts land

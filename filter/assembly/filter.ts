@@ -5,31 +5,74 @@
 // are propagated, one proxy_http_call per callout, one proxy_increment_metric per metric that changed,
 // and per reply one proxy_get_header_map_value(":status"). Nothing is logged per request.
 
-import * as imports from "@solo-io/proxy-runtime/assembly/imports";
-import { BaseContext, Context, FilterHeadersStatusValues, LogLevelValues, RootContext, WasmResultValues, log } from "@solo-io/proxy-runtime/assembly";
-import { BufferTypeValues, HeaderMapTypeValues, StreamTypeValues } from "@solo-io/proxy-runtime/assembly/runtime";
-import { free } from "@solo-io/proxy-runtime/assembly/malloc";
-import { parseConfig, warnings } from "./config";
+import * as imports from '@solo-io/proxy-runtime/assembly/imports';
 import {
-  blocking, bodyLen, bodyPtr, buildPlan, clusterLen, clusterPtr, compose, composedLength, enabled, failureStatus, fanOut,
-  maxInFlight, onResponse, outcomeLen, outcomePtr, propagates, SAMPLE_DENOMINATOR, sampleAll, sampleNumerator, select,
-  selectedCount, selectionPairs, timeoutMs,
-} from "./callout";
-import { bump, defineMetrics, FAILED, IN_FLIGHT, SKIPPED_IN_FLIGHT, SKIPPED_SAMPLING, STARTED, SUCCEEDED } from "./metrics";
+  BaseContext,
+  Context,
+  FilterHeadersStatusValues,
+  LogLevelValues,
+  RootContext,
+  WasmResultValues,
+  log,
+} from '@solo-io/proxy-runtime/assembly';
+import {
+  BufferTypeValues,
+  HeaderMapTypeValues,
+  StreamTypeValues,
+} from '@solo-io/proxy-runtime/assembly/runtime';
+import { free } from '@solo-io/proxy-runtime/assembly/malloc';
+import { parseConfig, warnings } from './config';
+import {
+  blocking,
+  bodyLen,
+  bodyPtr,
+  buildPlan,
+  clusterLen,
+  clusterPtr,
+  compose,
+  composedLength,
+  enabled,
+  failureStatus,
+  fanOut,
+  maxInFlight,
+  onResponse,
+  outcomeLen,
+  outcomePtr,
+  propagates,
+  SAMPLE_DENOMINATOR,
+  sampleAll,
+  sampleNumerator,
+  select,
+  selectedCount,
+  selectionPairs,
+  timeoutMs,
+} from './callout';
+import {
+  bump,
+  defineMetrics,
+  FAILED,
+  IN_FLIGHT,
+  SKIPPED_IN_FLIGHT,
+  SKIPPED_SAMPLING,
+  STARTED,
+  SUCCEEDED,
+} from './metrics';
 
 // Out-parameters for host calls that hand back a (ptr, size) pair or a token.
 const OUT_PTR = memory.data(4);
 const OUT_SIZE = memory.data(4);
 const TOKEN = memory.data(4);
 const STATUS_KEY = memory.data<u8>([0x3a, 0x73, 0x74, 0x61, 0x74, 0x75, 0x73]); // ":status"
-const DETAILS = String.UTF8.encode("meshwasm_callout_failed"); // local reply details
+const DETAILS = String.UTF8.encode('meshwasm_callout_failed'); // local reply details
 const REPLY_PAIRS = memory.data(4 + 8 + 257 + 24); // the failure reply's one header (the outcome)
 const OUTCOME = memory.data(24); // "<succeeded>/<attempted>"
 
-const WAIT_NONE: u8 = 0, WAIT_REQUEST: u8 = 1, WAIT_RESPONSE: u8 = 2;
+const WAIT_NONE: u8 = 0,
+  WAIT_REQUEST: u8 = 1,
+  WAIT_RESPONSE: u8 = 2;
 
-let configured = false;     // the last configure succeeded
-let inFlight: u32 = 0;      // callouts dispatched and not answered, in this VM
+let configured = false; // the last configure succeeded
+let inFlight: u32 = 0; // callouts dispatched and not answered, in this VM
 let sampleAccumulator: u64 = 0;
 
 export class MeshwasmRoot extends RootContext {
@@ -47,8 +90,16 @@ export class MeshwasmRoot extends RootContext {
     let bytes = new ArrayBuffer(0);
     if (configuration_size > 0) {
       store<u32>(OUT_PTR, 0);
-      if (imports.proxy_get_buffer_bytes(BufferTypeValues.PluginConfiguration, 0, configuration_size, OUT_PTR, OUT_SIZE) != WasmResultValues.Ok) {
-        return reject("configuration: the host did not provide it");
+      if (
+        imports.proxy_get_buffer_bytes(
+          BufferTypeValues.PluginConfiguration,
+          0,
+          configuration_size,
+          OUT_PTR,
+          OUT_SIZE,
+        ) != WasmResultValues.Ok
+      ) {
+        return reject('configuration: the host did not provide it');
       }
       const p = load<u32>(OUT_PTR);
       if (p != 0) {
@@ -89,7 +140,7 @@ export class MeshwasmRoot extends RootContext {
 
 // Invalid configuration: one critical line naming the field; Envoy then rejects the plugin.
 function reject(problem: string): bool {
-  log(LogLevelValues.critical, "meshwasm: invalid configuration: " + problem);
+  log(LogLevelValues.critical, 'meshwasm: invalid configuration: ' + problem);
   return false;
 }
 
@@ -124,7 +175,10 @@ export class MeshwasmStream extends Context {
     if (propagates) {
       store<u32>(OUT_PTR, 0);
       store<u32>(OUT_SIZE, 0);
-      if (imports.proxy_get_header_map_pairs(HeaderMapTypeValues.RequestHeaders, OUT_PTR, OUT_SIZE) == WasmResultValues.Ok) {
+      if (
+        imports.proxy_get_header_map_pairs(HeaderMapTypeValues.RequestHeaders, OUT_PTR, OUT_SIZE) ==
+        WasmResultValues.Ok
+      ) {
         host = load<u32>(OUT_PTR);
         if (host != 0) select(host, load<u32>(OUT_SIZE), true);
       }
@@ -161,7 +215,20 @@ export class MeshwasmStream extends Context {
     let refused: u32 = 0;
     for (let i: u32 = 0; i < fanOut && inFlight < maxInFlight; i++) {
       attempted++;
-      if (imports.proxy_http_call(clusterPtr, clusterLen, headers, composedLength, bodyPtr, bodyLen, 0, 0, timeoutMs, TOKEN) == WasmResultValues.Ok) {
+      if (
+        imports.proxy_http_call(
+          clusterPtr,
+          clusterLen,
+          headers,
+          composedLength,
+          bodyPtr,
+          bodyLen,
+          0,
+          0,
+          timeoutMs,
+          TOKEN,
+        ) == WasmResultValues.Ok
+      ) {
         inFlight++;
         pending++;
         if (blocking) (this.root_context as MeshwasmRoot).waiting.set(load<u32>(TOKEN), this);
@@ -195,7 +262,10 @@ export class MeshwasmStream extends Context {
     this.waitingOn = WAIT_NONE;
     // The stream may be gone for the host, or the plugin reconfigured: then write nothing.
     if (!configured || imports.proxy_set_effective_context(this.context_id) != WasmResultValues.Ok) return;
-    if (this.finish(phase)) imports.proxy_continue_stream(phase == WAIT_REQUEST ? StreamTypeValues.Request : StreamTypeValues.Response);
+    if (this.finish(phase))
+      imports.proxy_continue_stream(
+        phase == WAIT_REQUEST ? StreamTypeValues.Request : StreamTypeValues.Response,
+      );
   }
 
   // Every callout of this stream is done: reply with failureStatus (returns false) or let the
@@ -217,7 +287,16 @@ export class MeshwasmStream extends Context {
         pairsLen = 14 + outcomeLen + valueLen;
         this.outcomeAdded = true;
       }
-      imports.proxy_send_local_response(failureStatus, changetype<usize>(DETAILS), DETAILS.byteLength, 0, 0, REPLY_PAIRS, pairsLen, -1 /* not gRPC */);
+      imports.proxy_send_local_response(
+        failureStatus,
+        changetype<usize>(DETAILS),
+        DETAILS.byteLength,
+        0,
+        0,
+        REPLY_PAIRS,
+        pairsLen,
+        -1 /* not gRPC */,
+      );
       return false;
     }
     if (phase == WAIT_RESPONSE) this.addOutcomeHeader();
@@ -227,7 +306,13 @@ export class MeshwasmStream extends Context {
   private addOutcomeHeader(): void {
     if (outcomeLen == 0) return;
     this.outcomeAdded = true;
-    imports.proxy_replace_header_map_value(HeaderMapTypeValues.ResponseHeaders, outcomePtr, outcomeLen, OUTCOME, this.writeOutcome());
+    imports.proxy_replace_header_map_value(
+      HeaderMapTypeValues.ResponseHeaders,
+      outcomePtr,
+      outcomeLen,
+      OUTCOME,
+      this.writeOutcome(),
+    );
   }
 
   // "<succeeded>/<attempted>" in ASCII at OUTCOME; returns its length. No string allocation.
@@ -252,10 +337,23 @@ export class MeshwasmStream extends Context {
 function replyIs2xx(): bool {
   store<u32>(OUT_PTR, 0);
   store<u32>(OUT_SIZE, 0);
-  if (imports.proxy_get_header_map_value(HeaderMapTypeValues.HttpCallResponseHeaders, STATUS_KEY, 7, OUT_PTR, OUT_SIZE) != WasmResultValues.Ok) return false;
+  if (
+    imports.proxy_get_header_map_value(
+      HeaderMapTypeValues.HttpCallResponseHeaders,
+      STATUS_KEY,
+      7,
+      OUT_PTR,
+      OUT_SIZE,
+    ) != WasmResultValues.Ok
+  )
+    return false;
   const p = load<u32>(OUT_PTR);
   if (p == 0) return false;
-  const ok = load<u32>(OUT_SIZE) == 3 && load<u8>(p) == 0x32 && <u32>load<u8>(p, 1) - 0x30 < 10 && <u32>load<u8>(p, 2) - 0x30 < 10;
+  const ok =
+    load<u32>(OUT_SIZE) == 3 &&
+    load<u8>(p) == 0x32 &&
+    <u32>load<u8>(p, 1) - 0x30 < 10 &&
+    <u32>load<u8>(p, 2) - 0x30 < 10;
   free(p);
   return ok;
 }
@@ -264,7 +362,7 @@ function writeDecimal(dst: usize, v: u32): u32 {
   let digits: u32 = 1;
   for (let t = v; t >= 10; t /= 10) digits++;
   for (let i = digits; i > 0; i--) {
-    store<u8>(dst + i - 1, <u8>(0x30 + v % 10));
+    store<u8>(dst + i - 1, <u8>(0x30 + (v % 10)));
     v /= 10;
   }
   return digits;

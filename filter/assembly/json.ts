@@ -6,17 +6,17 @@
 let src: usize = 0;
 let pos: u32 = 0;
 let end: u32 = 0;
-export let jsonError: string = "";
+export let jsonError: string = '';
 
 export function jsonBegin(data: ArrayBuffer): void {
   src = changetype<usize>(data);
   pos = 0;
   end = data.byteLength;
-  jsonError = "";
+  jsonError = '';
 }
 
 export function jsonFail(message: string): void {
-  if (jsonError.length == 0) jsonError = "not valid JSON at byte " + pos.toString() + ": " + message;
+  if (jsonError.length == 0) jsonError = 'not valid JSON at byte ' + pos.toString() + ': ' + message;
 }
 
 /** Skips whitespace and returns the next byte without consuming it; 0 at the end of input. */
@@ -30,7 +30,9 @@ export function jsonPeek(): u32 {
 }
 
 /** Consumes one byte (after a jsonPeek). */
-export function jsonSkip(): void { pos++; }
+export function jsonSkip(): void {
+  pos++;
+}
 
 /**
  * In an object ('}') or array (']'): moves to the next member/element. `first` on the first call
@@ -39,19 +41,34 @@ export function jsonSkip(): void { pos++; }
 export function jsonNext(first: bool, close: u32): bool {
   if (jsonError.length > 0) return false;
   let c = jsonPeek();
-  if (c == close) { pos++; return false; }
-  if (!first) {
-    if (c != 0x2c) { jsonFail("expected ',' or '" + String.fromCharCode(close) + "'"); return false; }
+  if (c == close) {
     pos++;
-    if (jsonPeek() == close) { jsonFail("trailing ','"); return false; }
+    return false;
+  }
+  if (!first) {
+    if (c != 0x2c) {
+      jsonFail("expected ',' or '" + String.fromCharCode(close) + "'");
+      return false;
+    }
+    pos++;
+    if (jsonPeek() == close) {
+      jsonFail("trailing ','");
+      return false;
+    }
   }
   return true;
 }
 
 /** Reads `"name":` in an object into strPtr/strLen. */
 export function jsonKey(): bool {
-  if (jsonPeek() != 0x22 || !jsonString()) { jsonFail("expected a member name"); return false; }
-  if (jsonPeek() != 0x3a) { jsonFail("expected ':'"); return false; }
+  if (jsonPeek() != 0x22 || !jsonString()) {
+    jsonFail('expected a member name');
+    return false;
+  }
+  if (jsonPeek() != 0x3a) {
+    jsonFail("expected ':'");
+    return false;
+  }
   pos++;
   return true;
 }
@@ -70,11 +87,21 @@ export function jsonString(): bool {
   let n: u32 = 0;
   let pending: u32 = 0; // a high surrogate waiting for its low half
   while (true) {
-    if (pos >= end) { jsonFail("unterminated string"); return false; }
+    if (pos >= end) {
+      jsonFail('unterminated string');
+      return false;
+    }
     let c = <u32>load<u8>(src + pos++);
     if (c == 0x22) break;
-    if (c < 0x20) { pos--; jsonFail("control character in string"); return false; }
-    if (c != 0x5c) { store<u8>(out + n++, <u8>c); continue; }
+    if (c < 0x20) {
+      pos--;
+      jsonFail('control character in string');
+      return false;
+    }
+    if (c != 0x5c) {
+      store<u8>(out + n++, <u8>c);
+      continue;
+    }
     c = pos < end ? <u32>load<u8>(src + pos++) : 0;
     if (c == 0x62) c = 8;
     else if (c == 0x66) c = 12;
@@ -84,18 +111,28 @@ export function jsonString(): bool {
     else if (c == 0x75) {
       c = 0;
       for (let i = 0; i < 4; i++) {
-        const h = pos < end ? <u32>load<u8>(src + pos++) | 0x20 : 0;
+        const h = pos < end ? (<u32>load<u8>(src + pos++)) | 0x20 : 0;
         const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : 16;
-        if (d > 15) { jsonFail("bad \\u escape"); return false; }
+        if (d > 15) {
+          jsonFail('bad \\u escape');
+          return false;
+        }
         c = (c << 4) | d;
       }
-      if (c >= 0xd800 && c <= 0xdbff) { pending = c; continue; }
+      if (c >= 0xd800 && c <= 0xdbff) {
+        pending = c;
+        continue;
+      }
       if (c >= 0xdc00 && c <= 0xdfff && pending != 0) c = 0x10000 + ((pending - 0xd800) << 10) + (c - 0xdc00);
       else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate
       pending = 0;
       n += utf8(out + n, c);
       continue;
-    } else if (c != 0x22 && c != 0x5c && c != 0x2f) { pos -= 2; jsonFail("bad escape"); return false; }
+    } else if (c != 0x22 && c != 0x5c && c != 0x2f) {
+      pos -= 2;
+      jsonFail('bad escape');
+      return false;
+    }
     store<u8>(out + n++, <u8>c);
   }
   strPtr = out;
@@ -104,10 +141,25 @@ export function jsonString(): bool {
 }
 
 function utf8(p: usize, c: u32): u32 {
-  if (c < 0x80) { store<u8>(p, c); return 1; }
-  if (c < 0x800) { store<u8>(p, 0xc0 | (c >> 6)); store<u8>(p, 0x80 | (c & 63), 1); return 2; }
-  if (c < 0x10000) { store<u8>(p, 0xe0 | (c >> 12)); store<u8>(p, 0x80 | ((c >> 6) & 63), 1); store<u8>(p, 0x80 | (c & 63), 2); return 3; }
-  store<u8>(p, 0xf0 | (c >> 18)); store<u8>(p, 0x80 | ((c >> 12) & 63), 1); store<u8>(p, 0x80 | ((c >> 6) & 63), 2); store<u8>(p, 0x80 | (c & 63), 3);
+  if (c < 0x80) {
+    store<u8>(p, c);
+    return 1;
+  }
+  if (c < 0x800) {
+    store<u8>(p, 0xc0 | (c >> 6));
+    store<u8>(p, 0x80 | (c & 63), 1);
+    return 2;
+  }
+  if (c < 0x10000) {
+    store<u8>(p, 0xe0 | (c >> 12));
+    store<u8>(p, 0x80 | ((c >> 6) & 63), 1);
+    store<u8>(p, 0x80 | (c & 63), 2);
+    return 3;
+  }
+  store<u8>(p, 0xf0 | (c >> 18));
+  store<u8>(p, 0x80 | ((c >> 12) & 63), 1);
+  store<u8>(p, 0x80 | ((c >> 6) & 63), 2);
+  store<u8>(p, 0x80 | (c & 63), 3);
   return 4;
 }
 
@@ -125,15 +177,24 @@ export function jsonNumber(): f64 {
     if (c - 0x30 < 10) {
       mantissa = mantissa * 10 + <f64>(c - 0x30); // exact up to 15 digits; the fields need far fewer
       if (fraction) scale--;
-    } else if (c == 0x2e && !fraction && pos > first && pos + 1 < end && <u32>load<u8>(src + pos + 1) - 0x30 < 10) {
+    } else if (
+      c == 0x2e &&
+      !fraction &&
+      pos > first &&
+      pos + 1 < end &&
+      <u32>load<u8>(src + pos + 1) - 0x30 < 10
+    ) {
       fraction = true;
     } else break;
     pos++;
   }
   // JSON: at least one integer digit, and no leading zero before another digit.
-  if (pos == first || (load<u8>(src + first) == 0x30 && pos > first + 1 && load<u8>(src + first + 1) != 0x2e)) {
+  if (
+    pos == first ||
+    (load<u8>(src + first) == 0x30 && pos > first + 1 && load<u8>(src + first + 1) != 0x2e)
+  ) {
     pos = start;
-    jsonFail("bad number");
+    jsonFail('bad number');
     return NaN;
   }
   if ((c | 0x20) == 0x65 && pos < end) {
@@ -146,7 +207,10 @@ export function jsonNumber(): f64 {
       if (exp < 10000) exp = exp * 10 + <i32>(load<u8>(src + pos) - 0x30);
       pos++;
     }
-    if (pos == expStart) { jsonFail("bad number"); return NaN; }
+    if (pos == expStart) {
+      jsonFail('bad number');
+      return NaN;
+    }
     scale += negative ? -exp : exp;
   }
   // 10^k is exact in f64 up to k = 22, so short decimals such as 0.25 come out correctly rounded.

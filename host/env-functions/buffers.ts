@@ -30,7 +30,8 @@ export interface Configuration {
 function buffer(vm: BufferVm, config: Configuration, type: number): BodyRef | null {
   const c = vm.ctx();
   switch (type) {
-    case BufferType.VmConfiguration: return { data: config.vm };
+    case BufferType.VmConfiguration:
+      return { data: config.vm };
     case BufferType.PluginConfiguration:
       return c === vm.root && vm.root.pluginConfigReadable ? { data: config.plugin } : null;
     case BufferType.HttpCallResponseBody: {
@@ -50,7 +51,13 @@ function buffer(vm: BufferVm, config: Configuration, type: number): BodyRef | nu
 
 export function bufferFunctions(vm: BufferVm, config: Configuration): Record<string, HostFn> {
   return {
-    proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number): number {
+    proxy_get_buffer_bytes(
+      type: number,
+      start: number,
+      length: number,
+      ptrPtr: number,
+      sizePtr: number,
+    ): number {
       if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
       const buf = buffer(vm, config, type >>> 0);
       if (!buf) return WasmResult.NotFound;
@@ -61,26 +68,40 @@ export function bufferFunctions(vm: BufferVm, config: Configuration): Record<str
       if (s > size) len = 0;
       else if (s + len > size) len = size - s;
       if (len === 0) {
-        return vm.mem.setU32(ptrPtr, 0) && vm.mem.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+        return vm.mem.setU32(ptrPtr, 0) && vm.mem.setU32(sizePtr, 0)
+          ? WasmResult.Ok
+          : WasmResult.InvalidMemoryAccess;
       }
       s = Math.min(s, size);
-      return vm.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return vm.copyOut(buf.data.subarray(s, s + len), ptrPtr, sizePtr)
+        ? WasmResult.Ok
+        : WasmResult.InvalidMemoryAccess;
     },
     proxy_get_buffer_status(type: number, lenPtr: number, flagsPtr: number): number {
       if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
       const buf = buffer(vm, config, type >>> 0);
       if (!buf) return WasmResult.NotFound;
-      return vm.mem.setU32(lenPtr, buf.data.length) && vm.mem.setU32(flagsPtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return vm.mem.setU32(lenPtr, buf.data.length) && vm.mem.setU32(flagsPtr, 0)
+        ? WasmResult.Ok
+        : WasmResult.InvalidMemoryAccess;
     },
-    proxy_set_buffer_bytes(type: number, start: number, length: number, dataPtr: number, dataSize: number): number {
+    proxy_set_buffer_bytes(
+      type: number,
+      start: number,
+      length: number,
+      dataPtr: number,
+      dataSize: number,
+    ): number {
       if (type >>> 0 > BufferType.CallData) return WasmResult.BadArgument;
       const buf = buffer(vm, config, type >>> 0);
       if (!buf) return WasmResult.NotFound;
       const data = vm.mem.copy(dataPtr, dataSize);
       if (data === null) return WasmResult.InvalidMemoryAccess;
       const c = vm.ctx();
-      const mutableBody = c instanceof StreamContext
-        && ((type === BufferType.HttpRequestBody && c.req.body === buf) || (type === BufferType.HttpResponseBody && c.resp.body === buf));
+      const mutableBody =
+        c instanceof StreamContext &&
+        ((type === BufferType.HttpRequestBody && c.req.body === buf) ||
+          (type === BufferType.HttpResponseBody && c.resp.body === buf));
       if (!mutableBody) return WasmResult.BadArgument;
       const s = start >>> 0;
       const len = length >>> 0;

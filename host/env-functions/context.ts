@@ -52,15 +52,24 @@ export function contextFunctions(vm: ContextVm, plugin: PluginState): Record<str
     proxy_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
       const r = vm.rootOf(vm.ctx());
       if (!vm.mem.setU32(codePtr, r.statusCode)) return WasmResult.InvalidMemoryAccess;
-      return vm.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return vm.copyOut(r.statusMessage.length === 0 ? EMPTY : utf8(r.statusMessage), msgPtrPtr, msgSizePtr)
+        ? WasmResult.Ok
+        : WasmResult.InvalidMemoryAccess;
     },
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
       const path = vm.mem.string(pathPtr, pathSize);
       if (path === null) return WasmResult.InvalidMemoryAccess;
       const c = vm.ctx();
-      const v = resolveProperty(path, plugin.identity, plugin.properties, c instanceof StreamContext ? c : undefined);
+      const v = resolveProperty(
+        path,
+        plugin.identity,
+        plugin.properties,
+        c instanceof StreamContext ? c : undefined,
+      );
       if (v === undefined) return WasmResult.NotFound;
-      return vm.copyOut(toBytes(v), valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return vm.copyOut(toBytes(v), valuePtrPtr, valueSizePtr)
+        ? WasmResult.Ok
+        : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_property(keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
       const key = vm.mem.string(keyPtr, keySize);
@@ -84,7 +93,12 @@ export function contextFunctions(vm: ContextVm, plugin: PluginState): Record<str
       vm.afterActions.push(() => vm.callVoid(vm.root, 'proxy_on_delete', 1));
       return WasmResult.Ok;
     },
-    proxy_call_foreign_function(namePtr: number, nameSize: number, argsPtr: number, argsSize: number): number {
+    proxy_call_foreign_function(
+      namePtr: number,
+      nameSize: number,
+      argsPtr: number,
+      argsSize: number,
+    ): number {
       if (vm.mem.view(namePtr, nameSize) === null || vm.mem.view(argsPtr, argsSize) === null) {
         return WasmResult.InvalidMemoryAccess;
       }

@@ -24,11 +24,16 @@ function mutableMap(vm: HeaderVm, type: number): HeaderMap | null {
   const c = vm.ctx();
   if (!(c instanceof StreamContext)) return null;
   switch (type) {
-    case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
-    case HeaderMapType.RequestTrailers: return trailersForWrite(c, c.req);
-    case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
-    case HeaderMapType.ResponseTrailers: return trailersForWrite(c, c.resp);
-    default: return null;
+    case HeaderMapType.RequestHeaders:
+      return c.req.headersRef ? c.req.headers : null;
+    case HeaderMapType.RequestTrailers:
+      return trailersForWrite(c, c.req);
+    case HeaderMapType.ResponseHeaders:
+      return c.resp.headersRef ? c.resp.headers : null;
+    case HeaderMapType.ResponseTrailers:
+      return trailersForWrite(c, c.resp);
+    default:
+      return null;
   }
 }
 
@@ -47,29 +52,42 @@ function trailersForWrite(c: StreamContext, d: Direction): HeaderMap | null {
 function constMap(vm: HeaderVm, type: number): HeaderMap | null {
   const c = vm.ctx();
   switch (type) {
-    case HeaderMapType.HttpCallResponseHeaders: return vm.rootOf(c).httpCallResponse?.headers ?? null;
-    case HeaderMapType.HttpCallResponseTrailers: return vm.rootOf(c).httpCallResponse?.trailers ?? null;
+    case HeaderMapType.HttpCallResponseHeaders:
+      return vm.rootOf(c).httpCallResponse?.headers ?? null;
+    case HeaderMapType.HttpCallResponseTrailers:
+      return vm.rootOf(c).httpCallResponse?.trailers ?? null;
     case HeaderMapType.GrpcReceiveInitialMetadata:
     case HeaderMapType.GrpcReceiveTrailingMetadata:
       return null;
-    default: break;
+    default:
+      break;
   }
   if (!(c instanceof StreamContext)) return null;
   if (c.accessLogPhase) {
     switch (type) {
-      case HeaderMapType.RequestHeaders: return c.req.headers;
-      case HeaderMapType.RequestTrailers: return null;
-      case HeaderMapType.ResponseHeaders: return c.resp.headers;
-      case HeaderMapType.ResponseTrailers: return c.resp.trailers;
-      default: return null;
+      case HeaderMapType.RequestHeaders:
+        return c.req.headers;
+      case HeaderMapType.RequestTrailers:
+        return null;
+      case HeaderMapType.ResponseHeaders:
+        return c.resp.headers;
+      case HeaderMapType.ResponseTrailers:
+        return c.resp.trailers;
+      default:
+        return null;
     }
   }
   switch (type) {
-    case HeaderMapType.RequestHeaders: return c.req.headersRef ? c.req.headers : null;
-    case HeaderMapType.RequestTrailers: return c.req.trailersRef ? c.req.trailers : null;
-    case HeaderMapType.ResponseHeaders: return c.resp.headersRef ? c.resp.headers : null;
-    case HeaderMapType.ResponseTrailers: return c.resp.trailersRef ? c.resp.trailers : null;
-    default: return null;
+    case HeaderMapType.RequestHeaders:
+      return c.req.headersRef ? c.req.headers : null;
+    case HeaderMapType.RequestTrailers:
+      return c.req.trailersRef ? c.req.trailers : null;
+    case HeaderMapType.ResponseHeaders:
+      return c.resp.headersRef ? c.resp.headers : null;
+    case HeaderMapType.ResponseTrailers:
+      return c.resp.trailersRef ? c.resp.trailers : null;
+    default:
+      return null;
   }
 }
 
@@ -79,7 +97,15 @@ function inAccessLogPhase(vm: HeaderVm): boolean {
 }
 
 /** proxy_add/replace_header_map_value: Envoy addCopy (appends to an inline header) or setCopy. */
-function editValue(vm: HeaderVm, type: number, kPtr: number, kSize: number, vPtr: number, vSize: number, edit: 'add' | 'replace'): number {
+function editValue(
+  vm: HeaderVm,
+  type: number,
+  kPtr: number,
+  kSize: number,
+  vPtr: number,
+  vSize: number,
+  edit: 'add' | 'replace',
+): number {
   if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
   const key = vm.mem.string(kPtr, kSize);
   const value = vm.mem.string(vPtr, vSize);
@@ -92,21 +118,29 @@ function editValue(vm: HeaderVm, type: number, kPtr: number, kSize: number, vPtr
 
 export function headerMapFunctions(vm: HeaderVm, abi: AbiVersion): Record<string, HostFn> {
   return {
-    proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number): number {
+    proxy_get_header_map_value(
+      type: number,
+      keyPtr: number,
+      keySize: number,
+      vPtrPtr: number,
+      vSizePtr: number,
+    ): number {
       if (type >>> 0 > HeaderMapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
       const key = vm.mem.string(keyPtr, keySize);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const map = constMap(vm, type);
       if (!map) {
         if (inAccessLogPhase(vm)) {
-          if (abi === '0.1.0') return vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+          if (abi === '0.1.0')
+            return vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
           return WasmResult.NotFound;
         }
         return WasmResult.BadArgument;
       }
       const v = map.get(key);
       if (v === undefined) {
-        if (abi === '0.1.0') return vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+        if (abi === '0.1.0')
+          return vm.copyOut(EMPTY, vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
         return WasmResult.NotFound;
       }
       return vm.copyOut(utf8(v), vPtrPtr, vSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
@@ -132,10 +166,22 @@ export function headerMapFunctions(vm: HeaderVm, abi: AbiVersion): Record<string
       if (!map) return WasmResult.BadArgument;
       return vm.mem.setU32(resultPtr, map.byteSize()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
-    proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
+    proxy_add_header_map_value(
+      type: number,
+      kPtr: number,
+      kSize: number,
+      vPtr: number,
+      vSize: number,
+    ): number {
       return editValue(vm, type, kPtr, kSize, vPtr, vSize, 'add');
     },
-    proxy_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number): number {
+    proxy_replace_header_map_value(
+      type: number,
+      kPtr: number,
+      kSize: number,
+      vPtr: number,
+      vSize: number,
+    ): number {
       return editValue(vm, type, kPtr, kSize, vPtr, vSize, 'replace');
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kSize: number): number {

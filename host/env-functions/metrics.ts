@@ -57,12 +57,16 @@ export class MetricStore {
   /** Every metric by name: counters and gauges as their value, histograms as their samples. */
   all(): Record<string, bigint | bigint[]> {
     const out: Record<string, bigint | bigint[]> = {};
-    for (const m of this.byKey.values()) out[m.name] = m.type === MetricType.Histogram ? m.samples.slice() : m.value;
+    for (const m of this.byKey.values())
+      out[m.name] = m.type === MetricType.Histogram ? m.samples.slice() : m.value;
     return out;
   }
 }
 
-export function metricFunctions(vm: { readonly mem: GuestMemory }, store: MetricStore): Record<string, HostFn> {
+export function metricFunctions(
+  vm: { readonly mem: GuestMemory },
+  store: MetricStore,
+): Record<string, HostFn> {
   return {
     proxy_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
       const name = vm.mem.string(namePtr, nameSize);

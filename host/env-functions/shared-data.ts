@@ -13,14 +13,23 @@ export interface SharedDataVm {
 }
 
 /** `onQueueReady(token)` runs proxy_on_queue_ready on the root, on a later turn of the event loop. */
-export function sharedDataFunctions(vm: SharedDataVm, onQueueReady: (token: number) => void): Record<string, HostFn> {
+export function sharedDataFunctions(
+  vm: SharedDataVm,
+  onQueueReady: (token: number) => void,
+): Record<string, HostFn> {
   const sharedData = new Map<string, { value: Uint8Array; cas: number }>();
   let nextCas = 1;
   const queues = new Map<string, number>();
   const queueData = new Map<number, Uint8Array[]>();
   let nextQueueToken = 1;
   return {
-    proxy_get_shared_data(keyPtr: number, keySize: number, vPtrPtr: number, vSizePtr: number, casPtr: number): number {
+    proxy_get_shared_data(
+      keyPtr: number,
+      keySize: number,
+      vPtrPtr: number,
+      vSizePtr: number,
+      casPtr: number,
+    ): number {
       const key = vm.mem.string(keyPtr, keySize);
       if (key === null) return WasmResult.InvalidMemoryAccess;
       const e = sharedData.get(key);
@@ -48,7 +57,13 @@ export function sharedDataFunctions(vm: SharedDataVm, onQueueReady: (token: numb
       }
       return vm.mem.setU32(tokenPtr, token) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
-    proxy_resolve_shared_queue(vmPtr: number, vmSize: number, namePtr: number, nameSize: number, tokenPtr: number): number {
+    proxy_resolve_shared_queue(
+      vmPtr: number,
+      vmSize: number,
+      namePtr: number,
+      nameSize: number,
+      tokenPtr: number,
+    ): number {
       const name = vm.mem.string(namePtr, nameSize);
       if (name === null || vm.mem.view(vmPtr, vmSize) === null) return WasmResult.InvalidMemoryAccess;
       const token = queues.get(name);

@@ -61,8 +61,14 @@ export function streamControlFunctions(vm: StreamControlVm, streams: StreamContr
       return WasmResult.Ok;
     },
     proxy_send_local_response(
-      code: number, detailsPtr: number, detailsSize: number, bodyPtr: number, bodySize: number,
-      headersPtr: number, headersSize: number, grpcStatus: number,
+      code: number,
+      detailsPtr: number,
+      detailsSize: number,
+      bodyPtr: number,
+      bodySize: number,
+      headersPtr: number,
+      headersSize: number,
+      grpcStatus: number,
     ): number {
       const details = vm.mem.string(detailsPtr, detailsSize);
       const body = vm.mem.copy(bodyPtr, bodySize);

@@ -1,7 +1,7 @@
-import type {RenderedDocument} from '../document.js'
-import {strictDnsCluster} from '../envoy-cluster.js'
-import type {RenderModel} from '../model.js'
-import {renderTemplate} from '../templates.js'
+import type { RenderedDocument } from '../document.js';
+import { strictDnsCluster } from '../envoy-cluster.js';
+import type { RenderModel } from '../model.js';
+import { renderTemplate } from '../templates.js';
 
 /**
  * EnvoyPatchPolicy that adds the callout cluster to the Gateway's Envoy (mesh-targets.md §f):
@@ -11,10 +11,10 @@ import {renderTemplate} from '../templates.js'
  * it. Envoy Gateway ignores it unless extensionApis.enableEnvoyPatchPolicy is on (render says so).
  */
 export function renderEnvoyPatchPolicy(model: RenderModel): RenderedDocument {
-  const {callout, values} = model
+  const { callout, values } = model;
   /* c8 ignore next -- envoy-gateway/index.ts only calls this for strict-dns clusters */
-  if (callout.provision.kind !== 'strict-dns') throw new Error('EnvoyPatchPolicy needs a cluster to add')
-  const namespace = values.gatewayNamespace
+  if (callout.provision.kind !== 'strict-dns') throw new Error('EnvoyPatchPolicy needs a cluster to add');
+  const namespace = values.gatewayNamespace;
   const text = renderTemplate('envoy-gateway/envoypatchpolicy', {
     name: callout.name,
     namespace,
@@ -22,6 +22,12 @@ export function renderEnvoyPatchPolicy(model: RenderModel): RenderedDocument {
     gateway: values.gateway,
     clusterName: callout.name,
     cluster: strictDnsCluster(callout.name, callout.provision.host, callout.provision.port),
-  })
-  return {apiVersion: 'gateway.envoyproxy.io/v1alpha1', kind: 'EnvoyPatchPolicy', name: callout.name, namespace, text}
+  });
+  return {
+    apiVersion: 'gateway.envoyproxy.io/v1alpha1',
+    kind: 'EnvoyPatchPolicy',
+    name: callout.name,
+    namespace,
+    text,
+  };
 }

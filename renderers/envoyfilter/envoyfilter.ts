@@ -1,6 +1,6 @@
-import type {RenderedDocument} from '../document.js'
-import type {Attachment} from '../model.js'
-import {renderTemplate} from '../templates.js'
+import type { RenderedDocument } from '../document.js';
+import type { Attachment } from '../model.js';
+import { renderTemplate } from '../templates.js';
 
 /**
  * EnvoyFilter (networking.istio.io/v1alpha3). The `envoyfilter` target's main resource, and the
@@ -9,20 +9,20 @@ import {renderTemplate} from '../templates.js'
  */
 
 export interface ConfigPatch {
-  applyTo: 'HTTP_FILTER' | 'EXTENSION_CONFIG' | 'CLUSTER'
-  match?: Record<string, unknown>
-  operation: 'INSERT_BEFORE' | 'ADD'
-  value: Record<string, unknown>
+  applyTo: 'HTTP_FILTER' | 'EXTENSION_CONFIG' | 'CLUSTER';
+  match?: Record<string, unknown>;
+  operation: 'INSERT_BEFORE' | 'ADD';
+  value: Record<string, unknown>;
 }
 
 export interface EnvoyFilterSpec {
-  name: string
-  namespace: string
-  labels: Record<string, string>
-  annotations?: Record<string, string>
-  attachment: Attachment
-  priority?: number
-  configPatches: ConfigPatch[]
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  attachment: Attachment;
+  priority?: number;
+  configPatches: ConfigPatch[];
 }
 
 export function renderEnvoyFilter(spec: EnvoyFilterSpec): RenderedDocument {
@@ -32,9 +32,15 @@ export function renderEnvoyFilter(spec: EnvoyFilterSpec): RenderedDocument {
     labels: spec.labels,
     annotations: spec.annotations ?? null,
     workloadSelector: spec.attachment.selector ?? null,
-    targetRefs: spec.attachment.targetRefs?.map(({group, kind, name}) => ({group, kind, name})) ?? null,
+    targetRefs: spec.attachment.targetRefs?.map(({ group, kind, name }) => ({ group, kind, name })) ?? null,
     priority: spec.priority ?? null,
-    configPatches: spec.configPatches.map((patch) => ({match: null, ...patch})),
-  })
-  return {apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', name: spec.name, namespace: spec.namespace, text}
+    configPatches: spec.configPatches.map((patch) => ({ match: null, ...patch })),
+  });
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    name: spec.name,
+    namespace: spec.namespace,
+    text,
+  };
 }

@@ -1,11 +1,11 @@
-import type {RenderedDocument} from '../document.js'
-import type {RenderModel} from '../model.js'
-import {renderEnvoyFilter} from './envoyfilter.js'
-import {calloutProvision, wasmPatches} from './patches.js'
+import type { RenderedDocument } from '../document.js';
+import type { RenderModel } from '../model.js';
+import { renderEnvoyFilter } from './envoyfilter.js';
+import { calloutProvision, wasmPatches } from './patches.js';
 
 /** Target `envoyfilter`: one EnvoyFilter carrying the wasm filter, plus whatever creates the callout cluster. */
 export function renderTarget(model: RenderModel): RenderedDocument[] {
-  const provision = calloutProvision(model)
+  const provision = calloutProvision(model);
   return [
     renderEnvoyFilter({
       name: model.name,
@@ -16,5 +16,5 @@ export function renderTarget(model: RenderModel): RenderedDocument[] {
       priority: model.values.priority,
       configPatches: [...provision.patches, ...wasmPatches(model)],
     }),
-  ]
+  ];
 }

@@ -1,8 +1,8 @@
-import {strictDnsCluster} from '../envoy-cluster.js'
-import type {RenderModel} from '../model.js'
-import type {Shape} from '../settings.js'
-import {Verbatim} from '../yaml-encode.js'
-import type {ConfigPatch} from './envoyfilter.js'
+import { strictDnsCluster } from '../envoy-cluster.js';
+import type { RenderModel } from '../model.js';
+import type { Shape } from '../settings.js';
+import { Verbatim } from '../yaml-encode.js';
+import type { ConfigPatch } from './envoyfilter.js';
 
 /**
  * EnvoyFilter patches for the filter (mesh-targets.md §d). The module source decides the form:
@@ -15,100 +15,153 @@ import type {ConfigPatch} from './envoyfilter.js'
  * clusters as inbound), GATEWAY on gateways.
  */
 
-const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm'
+const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
 // On a failed fetch istio-agent substitutes an RBAC filter under the same ECDS name (allow-all when
 // failing open, deny-all otherwise), so the filter must accept both types.
-const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC'
+const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
 export function listenerContext(shape: Shape): 'SIDECAR_INBOUND' | 'GATEWAY' {
-  return shape === 'gateway' || shape === 'gateway-api' ? 'GATEWAY' : 'SIDECAR_INBOUND'
+  return shape === 'gateway' || shape === 'gateway-api' ? 'GATEWAY' : 'SIDECAR_INBOUND';
 }
 
 /** CLUSTER ADD contexts: sidecars take SIDECAR_OUTBOUND adds, waypoints only SIDECAR_INBOUND ones. */
 export function clusterContext(shape: Shape): 'SIDECAR_OUTBOUND' | 'SIDECAR_INBOUND' | 'GATEWAY' {
-  if (shape === 'waypoint') return 'SIDECAR_INBOUND'
-  return shape === 'sidecar' ? 'SIDECAR_OUTBOUND' : 'GATEWAY'
+  if (shape === 'waypoint') return 'SIDECAR_INBOUND';
+  return shape === 'sidecar' ? 'SIDECAR_OUTBOUND' : 'GATEWAY';
 }
 
 /** Envoy filter / ECDS resource name: namespace-qualified, as istio's docs recommend. */
 export function filterName(model: RenderModel): string {
-  return `${model.namespace}.${model.name}`
+  return `${model.namespace}.${model.name}`;
 }
 
 export function moduleClusterName(model: RenderModel): string {
-  return `${model.name}-module`
+  return `${model.name}-module`;
 }
 
 function code(model: RenderModel): Record<string, unknown> {
-  const {module} = model
+  const { module } = model;
   switch (module.kind) {
     case 'oci':
       // Istio's own WasmPlugin ECDS uses the same placeholder cluster "_": istio-agent fetches the
       // image and rewrites this to code.local before Envoy sees it.
-      return {remote: {http_uri: {uri: module.url, cluster: '_', timeout: '30s'}, ...(module.sha256 ? {sha256: module.sha256} : {})}}
+      return {
+        remote: {
+          http_uri: { uri: module.url, cluster: '_', timeout: '30s' },
+          ...(module.sha256 ? { sha256: module.sha256 } : {}),
+        },
+      };
     case 'http':
-      return {remote: {http_uri: {uri: module.url, cluster: moduleClusterName(model), timeout: '30s'}, sha256: module.sha256, retry_policy: {num_retries: 3}}}
+      return {
+        remote: {
+          http_uri: { uri: module.url, cluster: moduleClusterName(model), timeout: '30s' },
+          sha256: module.sha256,
+          retry_policy: { num_retries: 3 },
+        },
+      };
     case 'file':
-      return {local: {filename: module.path}}
+      return { local: { filename: module.path } };
   }
 }
 
 function failurePolicy(model: RenderModel): Record<string, unknown> {
-  const {failOpen, failReload} = model.values
+  const { failOpen, failReload } = model.values;
   // Istio 1.27+ proxies have PluginConfig.failure_policy; older ones only the (now deprecated)
   // fail_open bool. Nothing is printed for the default, fail closed.
-  if (failReload) return {failure_policy: 'FAIL_RELOAD'}
-  if (!failOpen) return {}
-  return model.mesh.features.failReload ? {failure_policy: 'FAIL_OPEN'} : {fail_open: true}
+  if (failReload) return { failure_policy: 'FAIL_RELOAD' };
+  if (!failOpen) return {};
+  return model.mesh.features.failReload ? { failure_policy: 'FAIL_OPEN' } : { fail_open: true };
 }
 
 export function wasmConfig(model: RenderModel): Record<string, unknown> {
   return {
     name: filterName(model),
     root_id: model.rootId,
-    vm_config: {runtime: 'envoy.wasm.runtime.v8', code: code(model)},
-    configuration: {'@type': 'type.googleapis.com/google.protobuf.StringValue', value: new Verbatim(model.filterConfigJson)},
+    vm_config: { runtime: 'envoy.wasm.runtime.v8', code: code(model) },
+    configuration: {
+      '@type': 'type.googleapis.com/google.protobuf.StringValue',
+      value: new Verbatim(model.filterConfigJson),
+    },
     ...failurePolicy(model),
-  }
+  };
 }
 
 function beforeRouter(model: RenderModel): Record<string, unknown> {
   return {
     context: listenerContext(model.shape),
-    listener: {filterChain: {filter: {name: 'envoy.filters.network.http_connection_manager', subFilter: {name: 'envoy.filters.http.router'}}}},
-  }
+    listener: {
+      filterChain: {
+        filter: {
+          name: 'envoy.filters.network.http_connection_manager',
+          subFilter: { name: 'envoy.filters.http.router' },
+        },
+      },
+    },
+  };
 }
 
 export function wasmPatches(model: RenderModel): ConfigPatch[] {
-  const name = filterName(model)
+  const name = filterName(model);
   if (model.module.kind === 'oci') {
     return [
-      {applyTo: 'EXTENSION_CONFIG', operation: 'ADD', value: {name, typed_config: {'@type': WASM_TYPE, config: wasmConfig(model)}}},
+      {
+        applyTo: 'EXTENSION_CONFIG',
+        operation: 'ADD',
+        value: { name, typed_config: { '@type': WASM_TYPE, config: wasmConfig(model) } },
+      },
       {
         applyTo: 'HTTP_FILTER',
         match: beforeRouter(model),
         operation: 'INSERT_BEFORE',
-        value: {name, config_discovery: {config_source: {ads: {}, initial_fetch_timeout: '0s'}, type_urls: [WASM_TYPE, RBAC_TYPE]}},
+        value: {
+          name,
+          config_discovery: {
+            config_source: { ads: {}, initial_fetch_timeout: '0s' },
+            type_urls: [WASM_TYPE, RBAC_TYPE],
+          },
+        },
       },
-    ]
+    ];
   }
-  const patches: ConfigPatch[] = []
+  const patches: ConfigPatch[] = [];
   if (model.module.kind === 'http') {
-    const {host, port, tls} = model.module
-    patches.push({applyTo: 'CLUSTER', match: {context: clusterContext(model.shape)}, operation: 'ADD', value: strictDnsCluster(moduleClusterName(model), host, port, {tls})})
+    const { host, port, tls } = model.module;
+    patches.push({
+      applyTo: 'CLUSTER',
+      match: { context: clusterContext(model.shape) },
+      operation: 'ADD',
+      value: strictDnsCluster(moduleClusterName(model), host, port, { tls }),
+    });
   }
-  patches.push({applyTo: 'HTTP_FILTER', match: beforeRouter(model), operation: 'INSERT_BEFORE', value: {name, typed_config: {'@type': WASM_TYPE, config: wasmConfig(model)}}})
-  return patches
+  patches.push({
+    applyTo: 'HTTP_FILTER',
+    match: beforeRouter(model),
+    operation: 'INSERT_BEFORE',
+    value: { name, typed_config: { '@type': WASM_TYPE, config: wasmConfig(model) } },
+  });
+  return patches;
 }
 
 /** What makes the callout cluster exist, as EnvoyFilter metadata and patches (empty when nothing is needed). */
-export function calloutProvision(model: RenderModel): {annotations?: Record<string, string>; patches: ConfigPatch[]} {
-  const {provision, name} = model.callout
+export function calloutProvision(model: RenderModel): {
+  annotations?: Record<string, string>;
+  patches: ConfigPatch[];
+} {
+  const { provision, name } = model.callout;
   if (provision.kind === 'referenced-service') {
-    return {annotations: {'envoyfilter.istio.io/referenced-services': provision.host}, patches: []}
+    return { annotations: { 'envoyfilter.istio.io/referenced-services': provision.host }, patches: [] };
   }
   if (provision.kind === 'strict-dns') {
-    return {patches: [{applyTo: 'CLUSTER', match: {context: clusterContext(model.shape)}, operation: 'ADD', value: strictDnsCluster(name, provision.host, provision.port)}]}
+    return {
+      patches: [
+        {
+          applyTo: 'CLUSTER',
+          match: { context: clusterContext(model.shape) },
+          operation: 'ADD',
+          value: strictDnsCluster(name, provision.host, provision.port),
+        },
+      ],
+    };
   }
-  return {patches: []}
+  return { patches: [] };
 }

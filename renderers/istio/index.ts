@@ -1,8 +1,8 @@
-import type {RenderedDocument} from '../document.js'
-import {renderEnvoyFilter} from '../envoyfilter/envoyfilter.js'
-import {calloutProvision} from '../envoyfilter/patches.js'
-import type {RenderModel} from '../model.js'
-import {renderWasmPlugin} from './wasmplugin.js'
+import type { RenderedDocument } from '../document.js';
+import { renderEnvoyFilter } from '../envoyfilter/envoyfilter.js';
+import { calloutProvision } from '../envoyfilter/patches.js';
+import type { RenderModel } from '../model.js';
+import { renderWasmPlugin } from './wasmplugin.js';
 
 /**
  * Target `ossm`: a WasmPlugin. On a waypoint the callout cluster does not exist by itself, so an
@@ -10,8 +10,8 @@ import {renderWasmPlugin} from './wasmplugin.js'
  * (Istio 1.26+) or a CLUSTER ADD (mesh-targets.md §e).
  */
 export function renderTarget(model: RenderModel): RenderedDocument[] {
-  const documents = [renderWasmPlugin(model)]
-  const provision = calloutProvision(model)
+  const documents = [renderWasmPlugin(model)];
+  const provision = calloutProvision(model);
   if (provision.annotations || provision.patches.length > 0) {
     documents.push(
       renderEnvoyFilter({
@@ -22,7 +22,7 @@ export function renderTarget(model: RenderModel): RenderedDocument[] {
         attachment: model.attachment,
         configPatches: provision.patches,
       }),
-    )
+    );
   }
-  return documents
+  return documents;
 }

@@ -1,6 +1,6 @@
-import type {RenderedDocument} from '../document.js'
-import type {RenderModel} from '../model.js'
-import {renderTemplate} from '../templates.js'
+import type { RenderedDocument } from '../document.js';
+import type { RenderModel } from '../model.js';
+import { renderTemplate } from '../templates.js';
 
 /**
  * WasmPlugin (extensions.istio.io/v1alpha1), gated by mesh version (mesh-targets.md §0, §a):
@@ -11,23 +11,23 @@ import {renderTemplate} from '../templates.js'
  */
 
 function url(model: RenderModel): string {
-  const {module} = model
-  if (module.kind === 'file') return `file://${module.path}`
-  return module.url
+  const { module } = model;
+  if (module.kind === 'file') return `file://${module.path}`;
+  return module.url;
 }
 
 function failStrategy(model: RenderModel): string | null {
-  const {failOpen, failReload} = model.values
-  if (failReload) return 'FAIL_RELOAD'
-  if (failOpen) return 'FAIL_OPEN'
-  return null
+  const { failOpen, failReload } = model.values;
+  if (failReload) return 'FAIL_RELOAD';
+  if (failOpen) return 'FAIL_OPEN';
+  return null;
 }
 
 export function renderWasmPlugin(model: RenderModel): RenderedDocument {
-  const {attachment, mesh, module, values} = model
-  const refs = attachment.targetRefs?.map(({group, kind, name}) => ({group, kind, name})) ?? null
+  const { attachment, mesh, module, values } = model;
+  const refs = attachment.targetRefs?.map(({ group, kind, name }) => ({ group, kind, name })) ?? null;
   // Before Istio 1.22 only the singular targetRef exists (combinations.ts allows one ref then).
-  const singular = refs !== null && !mesh.features.targetRefs
+  const singular = refs !== null && !mesh.features.targetRefs;
   const text = renderTemplate('istio/wasmplugin', {
     name: model.name,
     namespace: model.namespace,
@@ -35,7 +35,7 @@ export function renderWasmPlugin(model: RenderModel): RenderedDocument {
     selector: attachment.selector ?? null,
     targetRef: singular ? refs[0] : null,
     targetRefs: singular ? null : refs,
-    match: model.shape === 'sidecar' ? [{mode: 'SERVER'}] : null,
+    match: model.shape === 'sidecar' ? [{ mode: 'SERVER' }] : null,
     url: url(model),
     sha256: module.sha256 ?? null,
     imagePullPolicy: values.pullPolicy ?? null,
@@ -45,6 +45,12 @@ export function renderWasmPlugin(model: RenderModel): RenderedDocument {
     failStrategy: failStrategy(model),
     pluginName: model.rootId,
     pluginConfig: model.filterConfig,
-  })
-  return {apiVersion: 'extensions.istio.io/v1alpha1', kind: 'WasmPlugin', name: model.name, namespace: model.namespace, text}
+  });
+  return {
+    apiVersion: 'extensions.istio.io/v1alpha1',
+    kind: 'WasmPlugin',
+    name: model.name,
+    namespace: model.namespace,
+    text,
+  };
 }

@@ -35,7 +35,10 @@ export interface BackPython {
   close(): Promise<void>;
 }
 
-export async function startBackPython(t: Teardown, answer: (req: SeenRequest, index: number) => Answer = () => ({})): Promise<BackPython> {
+export async function startBackPython(
+  t: Teardown,
+  answer: (req: SeenRequest, index: number) => Answer = () => ({}),
+): Promise<BackPython> {
   const seen: SeenRequest[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const loopback = await listenLoopback(t, (rq, rs) => {
@@ -43,11 +46,18 @@ export async function startBackPython(t: Teardown, answer: (req: SeenRequest, in
     rq.on('data', (c: Buffer) => chunks.push(c));
     rq.on('end', () => {
       const entry: SeenRequest = {
-        method: rq.method ?? '', url: rq.url ?? '', headers: rq.headers, rawHeaders: rq.rawHeaders,
-        body: Buffer.concat(chunks).toString(), arrivedAt: process.hrtime.bigint(),
+        method: rq.method ?? '',
+        url: rq.url ?? '',
+        headers: rq.headers,
+        rawHeaders: rq.rawHeaders,
+        body: Buffer.concat(chunks).toString(),
+        arrivedAt: process.hrtime.bigint(),
       };
       const index = seen.push(entry) - 1;
-      for (const w of waiters.filter((x) => seen.length >= x.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+      for (const w of waiters.filter((x) => seen.length >= x.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
       void respond(entry, index, rs);
     });
   });
@@ -63,12 +73,15 @@ export async function startBackPython(t: Teardown, answer: (req: SeenRequest, in
       return;
     }
     rs.writeHead(a.status ?? 200, { 'content-type': 'text/plain' });
-    rs.end(body, () => { entry.answeredAt = process.hrtime.bigint(); });
+    rs.end(body, () => {
+      entry.answeredAt = process.hrtime.bigint();
+    });
   }
   return {
     url: loopback.url,
     seen,
-    arrived: (n) => (seen.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    arrived: (n) =>
+      seen.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })),
     close: loopback.close,
   };
 }
@@ -89,17 +102,29 @@ export async function startUpstream(t: Teardown): Promise<{ url: string; seen: S
 }
 
 /** One client request through `url`, resolving with the response and when it completed. */
-export function clientGet(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{
-  status: number; headers: http.IncomingHttpHeaders; body: string; completedAt: bigint;
+export function clientGet(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<{
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  completedAt: bigint;
 }> {
   return new Promise((resolve, reject) => {
     // A response that never comes fails the test instead of hanging it.
     const rq = http.request(url, { method: 'GET', headers, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), completedAt: process.hrtime.bigint(),
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+          completedAt: process.hrtime.bigint(),
+        }),
+      );
       res.on('error', reject);
     });
     rq.on('timeout', () => rq.destroy(new Error(`no response from ${url} within ${timeoutMs} ms`)));

@@ -8,15 +8,20 @@ import { type HostOptions, ProxyWasmHost } from '../../host/index.js';
 
 // MESHWASM_PLUGIN_WASM points the tests at another build (e.g. a deliberately broken one, to check
 // that the tests catch it).
-export const PLUGIN_PATH = process.env.MESHWASM_PLUGIN_WASM
-  ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../filter/build/plugin.wasm');
+export const PLUGIN_PATH =
+  process.env.MESHWASM_PLUGIN_WASM ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../filter/build/plugin.wasm');
 export const PLUGIN = readFileSync(PLUGIN_PATH);
 
 /** The reference scenario's Envoy cluster for back-python (an Istio outbound cluster name). */
 export const CLUSTER = 'outbound|8444||back-python.jump-app-dev.svc.cluster.local';
 export const CLUSTER_HOST = 'back-python.jump-app-dev.svc.cluster.local';
 
-export interface HostCall { name: string; args: number[]; contextId: number }
+export interface HostCall {
+  name: string;
+  args: number[];
+  contextId: number;
+}
 
 export interface FilterHost {
   host: ProxyWasmHost;
@@ -37,18 +42,32 @@ export async function loadFilter(
   const { raw, ...hostOpts } = opts;
   const pluginConfig = raw ? (config as string | Uint8Array) : JSON.stringify(config);
   const host = await ProxyWasmHost.create({
-    rootId: 'meshwasm', clusters: { [CLUSTER]: 'manual' }, traceHostCalls: true, ...hostOpts, wasm: PLUGIN, pluginConfig,
+    rootId: 'meshwasm',
+    clusters: { [CLUSTER]: 'manual' },
+    traceHostCalls: true,
+    ...hostOpts,
+    wasm: PLUGIN,
+    pluginConfig,
   });
   const configured = host.startVm() && host.startPlugin();
-  const calls = () => host.getHostCallTrace().map((c) => ({ name: c.fn, args: c.args, contextId: c.contextId }));
+  const calls = () =>
+    host.getHostCallTrace().map((c) => ({ name: c.fn, args: c.args, contextId: c.contextId }));
   return { host, calls, configured };
 }
 
 /** Like loadFilter, but the configuration must be accepted. */
-export async function startFilter(config: unknown, opts: Omit<HostOptions, 'wasm' | 'pluginConfig'> = {}): Promise<FilterHost> {
+export async function startFilter(
+  config: unknown,
+  opts: Omit<HostOptions, 'wasm' | 'pluginConfig'> = {},
+): Promise<FilterHost> {
   const f = await loadFilter(config, opts);
   if (!f.configured) {
-    throw new Error(`configuration rejected: ${f.host.getLogs().map((l) => l.message).join(' | ')}`);
+    throw new Error(
+      `configuration rejected: ${f.host
+        .getLogs()
+        .map((l) => l.message)
+        .join(' | ')}`,
+    );
   }
   return f;
 }
@@ -56,18 +75,29 @@ export async function startFilter(config: unknown, opts: Omit<HostOptions, 'wasm
 /** Request headers as Envoy's HCM presents them for `GET /api` from a client with tracing headers. */
 export function clientRequest(extra: Array<[string, string]> = []): Array<[string, string]> {
   return [
-    [':authority', 'back-golang.jump-app-dev.svc.cluster.local:8442'], [':path', '/api'], [':method', 'GET'], [':scheme', 'http'],
-    ['user-agent', 'curl/8.5.0'], ['accept', '*/*'],
+    [':authority', 'back-golang.jump-app-dev.svc.cluster.local:8442'],
+    [':path', '/api'],
+    [':method', 'GET'],
+    [':scheme', 'http'],
+    ['user-agent', 'curl/8.5.0'],
+    ['accept', '*/*'],
     ['x-request-id', 'rid-1'],
     ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
-    ['x-b3-traceid', '4bf92f3577b34da6a3ce929d0e0e4736'], ['x-b3-spanid', '00f067aa0ba902b7'],
-    ['authorization', 'Bearer secret'], ['cookie', 'session=1'], ['proxy-authorization', 'Basic x'],
+    ['x-b3-traceid', '4bf92f3577b34da6a3ce929d0e0e4736'],
+    ['x-b3-spanid', '00f067aa0ba902b7'],
+    ['authorization', 'Bearer secret'],
+    ['cookie', 'session=1'],
+    ['proxy-authorization', 'Basic x'],
     ['x-forwarded-proto', 'http'],
     ...extra,
   ];
 }
 
-export const UPSTREAM_RESPONSE: Array<[string, string]> = [[':status', '200'], ['content-type', 'text/plain'], ['content-length', '2']];
+export const UPSTREAM_RESPONSE: Array<[string, string]> = [
+  [':status', '200'],
+  ['content-type', 'text/plain'],
+  ['content-length', '2'],
+];
 
 export interface Metrics {
   started: bigint | undefined;
@@ -97,7 +127,13 @@ export function header(headers: Array<[string, string]>, name: string): string |
 
 /** Host functions that change a stream: what must never happen for a stream that has ended. */
 export const STREAM_WRITES = new Set([
-  'proxy_set_effective_context', 'proxy_continue_stream', 'proxy_close_stream', 'proxy_send_local_response',
-  'proxy_add_header_map_value', 'proxy_replace_header_map_value', 'proxy_remove_header_map_value', 'proxy_set_header_map_pairs',
+  'proxy_set_effective_context',
+  'proxy_continue_stream',
+  'proxy_close_stream',
+  'proxy_send_local_response',
+  'proxy_add_header_map_value',
+  'proxy_replace_header_map_value',
+  'proxy_remove_header_map_value',
+  'proxy_set_header_map_pairs',
   'proxy_set_buffer_bytes',
 ]);

@@ -3,7 +3,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Teardown { teardown(fn: () => unknown): void }
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
 
 export interface Loopback {
   url: string;
@@ -16,10 +18,11 @@ export async function listenLoopback(t: Teardown, handler: http.RequestListener)
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  const close = () =>
+    (closing ??= new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }));
   t.teardown(close);
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, close };
 }

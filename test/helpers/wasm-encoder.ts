@@ -113,7 +113,12 @@ export class ModuleEncoder {
     return this.imports.length;
   }
 
-  addFunction(params: WasmValType[], results: WasmValType[], body: number[], locals: WasmValType[] = []): number {
+  addFunction(
+    params: WasmValType[],
+    results: WasmValType[],
+    body: number[],
+    locals: WasmValType[] = [],
+  ): number {
     this.funcs.push({ type: this.typeIndex(params, results), locals, body });
     return this.imports.length + this.funcs.length - 1;
   }
@@ -145,37 +150,78 @@ export class ModuleEncoder {
 
   encode(): Uint8Array {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    out.push(...section(1, vec(this.types.map((t) => [
-      0x60,
-      ...vec(t.params.map((p) => [VALTYPE[p]])),
-      ...vec(t.results.map((r) => [VALTYPE[r]])),
-    ]))));
+    out.push(
+      ...section(
+        1,
+        vec(
+          this.types.map((t) => [
+            0x60,
+            ...vec(t.params.map((p) => [VALTYPE[p]])),
+            ...vec(t.results.map((r) => [VALTYPE[r]])),
+          ]),
+        ),
+      ),
+    );
     if (this.imports.length) {
-      out.push(...section(2, vec(this.imports.map((i) => [...name(i.module), ...name(i.name), 0x00, ...uleb(i.type)]))));
+      out.push(
+        ...section(
+          2,
+          vec(this.imports.map((i) => [...name(i.module), ...name(i.name), 0x00, ...uleb(i.type)])),
+        ),
+      );
     }
     if (this.funcs.length) out.push(...section(3, vec(this.funcs.map((f) => uleb(f.type)))));
     if (this.memory) {
       const m = this.memory;
-      out.push(...section(5, vec([m.max === undefined ? [0x00, ...uleb(m.min)] : [0x01, ...uleb(m.min), ...uleb(m.max)]])));
+      out.push(
+        ...section(
+          5,
+          vec([m.max === undefined ? [0x00, ...uleb(m.min)] : [0x01, ...uleb(m.min), ...uleb(m.max)]]),
+        ),
+      );
     }
     if (this.globals.length) {
-      out.push(...section(6, vec(this.globals.map((g) => [
-        VALTYPE[g.type], 0x01, ...(g.type === 'i64' ? op.i64Const(g.init) : op.i32Const(g.init)), 0x0b,
-      ]))));
+      out.push(
+        ...section(
+          6,
+          vec(
+            this.globals.map((g) => [
+              VALTYPE[g.type],
+              0x01,
+              ...(g.type === 'i64' ? op.i64Const(g.init) : op.i32Const(g.init)),
+              0x0b,
+            ]),
+          ),
+        ),
+      );
     }
     if (this.exports.length) {
       out.push(...section(7, vec(this.exports.map((e) => [...name(e.name), e.kind, ...uleb(e.index)]))));
     }
     if (this.start !== undefined) out.push(...section(8, uleb(this.start)));
     if (this.funcs.length) {
-      out.push(...section(10, vec(this.funcs.map((f) => {
-        const locals = vec(f.locals.map((l) => [1, VALTYPE[l]]));
-        const body = [...locals, ...f.body, 0x0b];
-        return [...uleb(body.length), ...body];
-      }))));
+      out.push(
+        ...section(
+          10,
+          vec(
+            this.funcs.map((f) => {
+              const locals = vec(f.locals.map((l) => [1, VALTYPE[l]]));
+              const body = [...locals, ...f.body, 0x0b];
+              return [...uleb(body.length), ...body];
+            }),
+          ),
+        ),
+      );
     }
     if (this.data.length) {
-      out.push(...section(11, vec(this.data.map((d) => [0x00, ...op.i32Const(d.offset), 0x0b, ...uleb(d.bytes.length), ...d.bytes]))));
+      out.push(
+        ...section(
+          11,
+          vec(
+            this.data.map((d) => [0x00, ...op.i32Const(d.offset), 0x0b, ...uleb(d.bytes.length), ...d.bytes]),
+          ),
+        ),
+      );
     }
     return new Uint8Array(out);
   }

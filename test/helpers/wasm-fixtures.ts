@@ -98,7 +98,12 @@ export class ProxyModuleBuilder {
     const addImport = (key: string, sig: FuncSig) => {
       if (importIndex.has(key)) return;
       const dot = key.indexOf('.');
-      const index = m.addImport(key.slice(0, dot), key.slice(dot + 1), sig.params as WasmValType[], sig.results as WasmValType[]);
+      const index = m.addImport(
+        key.slice(0, dot),
+        key.slice(dot + 1),
+        sig.params as WasmValType[],
+        sig.results as WasmValType[],
+      );
       importIndex.set(key, { index, sig });
     };
     for (const e of this.explicitImports) addImport(e.key, e.sig);
@@ -121,20 +126,45 @@ export class ProxyModuleBuilder {
     if (this.opts.memory !== false) m.exportMemory('memory');
     const heap = m.addGlobal('i32', HEAP_BASE);
 
-    if (this.abi) m.exportFunction(`proxy_abi_version_${this.abi.replace(/\./g, '_')}`, m.addFunction([], [], []));
+    if (this.abi)
+      m.exportFunction(`proxy_abi_version_${this.abi.replace(/\./g, '_')}`, m.addFunction([], [], []));
 
     if (this.opts.malloc !== null) {
       // Bump allocator that counts its calls and grows memory when needed.
       const body = [
-        ...op.i32Const(MALLOC_COUNT_ADDR), ...op.i32Const(MALLOC_COUNT_ADDR), ...op.i32Load(), ...op.i32Const(1),
-        ...op.i32Add(), ...op.i32Store(),
-        ...op.globalGet(heap), ...op.localSet(1),
-        ...op.globalGet(heap), ...op.localGet(0), ...op.i32Add(), ...op.i32Const(7), ...op.i32Add(),
-        ...op.i32Const(-8), ...op.i32And(), ...op.globalSet(heap),
-        ...op.globalGet(heap), ...op.memorySize(), ...op.i32Const(16), ...op.i32Shl(), ...op.i32GtU(),
+        ...op.i32Const(MALLOC_COUNT_ADDR),
+        ...op.i32Const(MALLOC_COUNT_ADDR),
+        ...op.i32Load(),
+        ...op.i32Const(1),
+        ...op.i32Add(),
+        ...op.i32Store(),
+        ...op.globalGet(heap),
+        ...op.localSet(1),
+        ...op.globalGet(heap),
+        ...op.localGet(0),
+        ...op.i32Add(),
+        ...op.i32Const(7),
+        ...op.i32Add(),
+        ...op.i32Const(-8),
+        ...op.i32And(),
+        ...op.globalSet(heap),
+        ...op.globalGet(heap),
+        ...op.memorySize(),
+        ...op.i32Const(16),
+        ...op.i32Shl(),
+        ...op.i32GtU(),
         ...op.if(),
-        ...op.globalGet(heap), ...op.memorySize(), ...op.i32Const(16), ...op.i32Shl(), ...op.i32Sub(),
-        ...op.i32Const(16), ...op.i32ShrU(), ...op.i32Const(1), ...op.i32Add(), ...op.memoryGrow(), ...op.drop(),
+        ...op.globalGet(heap),
+        ...op.memorySize(),
+        ...op.i32Const(16),
+        ...op.i32Shl(),
+        ...op.i32Sub(),
+        ...op.i32Const(16),
+        ...op.i32ShrU(),
+        ...op.i32Const(1),
+        ...op.i32Add(),
+        ...op.memoryGrow(),
+        ...op.drop(),
         ...op.end(),
         ...op.localGet(1),
       ];
@@ -149,7 +179,10 @@ export class ProxyModuleBuilder {
         if (typeof ret === 'number') body.push(...op.i32Const(ret));
         else body.push(...op.i32Const(ret.load), ...op.i32Load());
       }
-      m.exportFunction(cb.name, m.addFunction(cb.sig.params as WasmValType[], cb.sig.results as WasmValType[], body));
+      m.exportFunction(
+        cb.name,
+        m.addFunction(cb.sig.params as WasmValType[], cb.sig.results as WasmValType[], body),
+      );
     }
     for (const d of this.dataSegments) m.addData(d.offset, d.bytes);
     return m.encode();
@@ -165,7 +198,13 @@ export class ProxyModuleBuilder {
     if ('log' in st) {
       const d = this.data(st.log);
       const log = imports.get('env.proxy_log')!;
-      return [...op.i32Const(st.level ?? 2), ...op.i32Const(d.ptr), ...op.i32Const(d.len), ...op.call(log.index), ...op.drop()];
+      return [
+        ...op.i32Const(st.level ?? 2),
+        ...op.i32Const(d.ptr),
+        ...op.i32Const(d.len),
+        ...op.call(log.index),
+        ...op.drop(),
+      ];
     }
     const imp = imports.get(keyOf(st.call))!;
     const out: number[] = [];
@@ -213,9 +252,18 @@ function CALLBACK_SIGS(abi: AbiVersion | null): Record<string, FuncSig> {
 export function lifecycleModule(abi: AbiVersion = '0.2.0'): ProxyModuleBuilder {
   const b = new ProxyModuleBuilder({ abi });
   for (const name of [
-    'proxy_on_context_create', 'proxy_on_vm_start', 'proxy_on_configure', 'proxy_on_request_headers',
-    'proxy_on_request_body', 'proxy_on_request_trailers', 'proxy_on_response_headers', 'proxy_on_response_body',
-    'proxy_on_response_trailers', 'proxy_on_log', 'proxy_on_done', 'proxy_on_delete',
+    'proxy_on_context_create',
+    'proxy_on_vm_start',
+    'proxy_on_configure',
+    'proxy_on_request_headers',
+    'proxy_on_request_body',
+    'proxy_on_request_trailers',
+    'proxy_on_response_headers',
+    'proxy_on_response_body',
+    'proxy_on_response_trailers',
+    'proxy_on_log',
+    'proxy_on_done',
+    'proxy_on_delete',
   ]) {
     b.callback(name, [{ log: name }]);
   }
@@ -254,11 +302,20 @@ export function calloutProbeModule(extraResponseSteps: Step[] = [], timeoutMs = 
   const cluster = b.data('back');
   const empty = b.data('');
   const status = b.data(':status');
-  const headers = b.pairs([[':method', 'GET'], [':path', '/jump'], [':authority', 'back-python'], ['x-request-id', 'r1']]);
-  b.callback('proxy_on_request_headers', [
-    { storeParam: 0, at: slot(20) },
-    { call: 'proxy_http_call', args: [cluster, headers, empty, empty, timeoutMs, slot(1)], store: slot(0) },
-  ], 1);
+  const headers = b.pairs([
+    [':method', 'GET'],
+    [':path', '/jump'],
+    [':authority', 'back-python'],
+    ['x-request-id', 'r1'],
+  ]);
+  b.callback(
+    'proxy_on_request_headers',
+    [
+      { storeParam: 0, at: slot(20) },
+      { call: 'proxy_http_call', args: [cluster, headers, empty, empty, timeoutMs, slot(1)], store: slot(0) },
+    ],
+    1,
+  );
   b.callback('proxy_on_http_call_response', [
     { storeParam: 0, at: slot(2) },
     { storeParam: 2, at: slot(3) },
@@ -283,5 +340,7 @@ export function calloutProbeModule(extraResponseSteps: Step[] = [], timeoutMs = 
 
 /** UTF-8 text at the (ptr, len) the guest stored in two slots. */
 export function slotText(memory: WebAssembly.Memory, ptrSlot: number, lenSlot: number): string {
-  return Buffer.from(readBytes(memory, readU32(memory, slot(ptrSlot)), readU32(memory, slot(lenSlot)))).toString();
+  return Buffer.from(
+    readBytes(memory, readU32(memory, slot(ptrSlot)), readU32(memory, slot(lenSlot))),
+  ).toString();
 }
