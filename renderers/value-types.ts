@@ -19,8 +19,14 @@ const KIND = /^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** Longest value quoted whole in a message; longer ones are cut (a 10 MB value is not echoed back). */
+export const SHOW_LIMIT = 120;
+
+/** A value as a message quotes it: JSON, cut to SHOW_LIMIT characters with the full length said. */
 export function show(raw: unknown): string {
-  return typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+  if (text.length <= SHOW_LIMIT) return typeof raw === 'string' ? JSON.stringify(raw) : text;
+  return `${JSON.stringify(text.slice(0, SHOW_LIMIT))}… (${text.length} characters)`;
 }
 
 export function isDnsLabel(value: string): boolean {

@@ -28,8 +28,11 @@ export async function runRender(request: RenderRequest): Promise<void> {
     await load<typeof import('../../renderers/values.js')>('../../renderers/values.js');
   let file: { name: string; data: unknown } | undefined;
   if (request.values !== undefined) {
-    const [input, { parse }] = await Promise.all([readInput(request.values, '--values'), import('yaml')]);
-    file = { name: input.name, data: parseValuesFile(parse, input.text, input.name) };
+    const [input, { readYaml }] = await Promise.all([
+      readInput(request.values, '--values'),
+      import('../../renderers/yaml-read.js'),
+    ]);
+    file = { name: input.name, data: parseValuesFile(readYaml, input.text, input.name) };
   }
   const resolved = resolveValues({ flags: request.given, env: process.env, file });
   if (request.printValues) {
@@ -71,15 +74,17 @@ async function pinGivenImage(ref: string, warnings: string[]) {
 }
 
 function parseValuesFile(
-  parse: (text: string, options: object) => unknown,
+  readYaml: typeof import('../../renderers/yaml-read.js').readYaml,
   text: string,
   name: string,
 ): unknown {
-  try {
-    return parse(text, { strict: true, uniqueKeys: true, maxAliasCount: 0 });
-  } catch (error) {
+  const { documents, findings } = readYaml(text, { single: true });
+  if (findings.length > 0) {
+    const { line, column, message } = findings[0];
+    const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
     throw new UsageError(
-      `--values: ${name} is not valid YAML (${(error as Error).message.split('\n')[0]}); fix the file or see --print-values`,
+      `--values: ${name}:${line}:${column}: ${message}${more}; fix the file or see --print-values`,
     );
   }
+  return documents[0]?.value;
 }
