@@ -56,8 +56,9 @@ export async function runRender(request: RenderRequest): Promise<void> {
     process.stdout.write(output === 'json' ? formatJson(result.objects) : formatYaml(result.documents));
   } else {
     const { writeOutputDir } = await import('../../renderers/output-dir.js');
-    for (const path of writeOutputDir(outputDir, result.documents, result.objects, output))
-      process.stderr.write(`wrote ${path}\n`);
+    const { written, removed } = writeOutputDir(outputDir, result.documents, result.objects, output);
+    for (const path of written) process.stderr.write(`wrote ${path}\n`);
+    for (const path of removed) process.stderr.write(`removed ${path} (written by an earlier render)\n`);
   }
   // Notes come last, so a failure above is the only thing on stderr.
   for (const note of [...pinWarnings, ...result.notes]) process.stderr.write(`${note}\n`);
