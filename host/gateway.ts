@@ -62,7 +62,13 @@ function toRaw(headers: Headers): string[] {
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const upstream = new URL(opts.upstream);
+  let upstream: URL;
+  try {
+    upstream = new URL(opts.upstream);
+  } catch {
+    // The value is not echoed: a malformed URL may still hold credentials.
+    throw new Error('upstream: not a valid URL; give http://HOST:PORT, e.g. http://127.0.0.1:8080');
+  }
   if (upstream.protocol !== 'http:')
     throw new Error(`upstream: only http:// is supported (got '${opts.upstream}')`);
   const owned = !(opts.host instanceof ProxyWasmHost);

@@ -6,6 +6,7 @@ import { sha256Hex } from '../../oci/digest.js';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
 import { buildImage, IMAGE_FORMATS } from '../../oci/image.js';
 import { exportImage } from '../../oci/layout.js';
+import { outputFlag, printJson } from '../lib/output-flag.js';
 
 interface BuildOutput {
   wasm: { path: string; size: number; sha256: string };
@@ -50,6 +51,7 @@ Formats:
       default: 'latest',
       summary: 'Name of the image inside the layout (org.opencontainers.image.ref.name).',
     }),
+    output: outputFlag(),
   };
 
   async run(): Promise<BuildOutput> {
@@ -79,6 +81,10 @@ Formats:
       }
       progress('');
 
+      if (flags.output === 'json') {
+        printJson(output);
+        return output;
+      }
       this.log(`wasm    ${output.wasm.path}`);
       this.log(`size    ${output.wasm.size}`);
       this.log(`sha256  ${output.wasm.sha256}`);

@@ -5,6 +5,9 @@ import { Args, Command, Flags } from '@oclif/core';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
 import { IMAGE_FORMATS } from '../../oci/image.js';
 import { pushWasm } from '../../oci/push.js';
+import { sha256Hex } from '../../oci/digest.js';
+import { checkWasmBinary } from '../../oci/verify.js';
+import { outputFlag, printJson } from '../lib/output-flag.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -55,6 +58,7 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       summary: 'Read the password from stdin (with --username).',
       dependsOn: ['username'],
     }),
+    output: outputFlag(),
   };
 
   async run(): Promise<void> {
@@ -66,15 +70,27 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       });
     }
     const tty = process.stderr.isTTY === true;
+    const wasm = await readFile(wasmPath);
+    try {
+      checkWasmBinary(wasm, `--wasm ${wasmPath}`);
+    } catch (err) {
+      // The user's file, not the registry: a usage error.
+      this.error((err as Error).message, { exit: 2 });
+    }
     try {
       const password = flags['password-stdin'] ? await readStdin() : undefined;
-      const result = await pushWasm(args.ref, await readFile(wasmPath), {
+      const result = await pushWasm(args.ref, wasm, {
         format: flags.format,
         insecure: flags.insecure,
         credentials: { creds: flags.creds, username: flags.username, password },
         onProgress: (message) => tty && process.stderr.write(`${message}\n`),
       });
-      this.log(result.digest);
+      if (flags.output === 'json')
+        printJson({
+          image: { reference: args.ref, digest: result.digest, format: flags.format },
+          wasm: { path: wasmPath, size: wasm.length, sha256: sha256Hex(wasm) },
+        });
+      else this.log(result.digest);
     } catch (err) {
       if (err instanceof OciError) this.error(err.message, { exit: exitCodeFor(err) });
       throw err;
