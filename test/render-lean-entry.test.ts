@@ -14,6 +14,7 @@ import t from 'tap';
 import Render from '../cli/commands/render.js';
 import { givenSettings } from '../cli/lib/oclif-flags.js';
 import { parseRenderArgv } from '../cli/lib/render-argv.js';
+import { registryOptions } from '../cli/lib/render-run.js';
 import { RENDER_FLAGS } from '../cli/lib/render-flags.js';
 import { cleanEnv, mapLimit, ROOT, runCliAsync, runCommand, runLean } from './helpers/render-run.js';
 
@@ -175,6 +176,7 @@ t.test('the lean parser reads every flag the way oclif does', async (t) => {
       const oclif = {
         given: givenSettings(flags, raw),
         printValues: flags['print-values'] ?? false,
+        registry: registryOptions((name) => flags[name]),
         ...(flags.values === undefined ? {} : { values: flags.values }),
       };
       t.same(lean, oclif, JSON.stringify(argv));

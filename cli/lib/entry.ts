@@ -45,15 +45,22 @@ function usageError(config: Config, id: string | undefined, message: string): vo
   process.exitCode = 2;
 }
 
+/** oclif's parser errors that do not carry the parse (a flag without its value, a missing flag). */
+const PARSE_MESSAGE = /^(Flag --\S+ expects a value|Missing required flag|Expected --|command \S+ not found)/;
+
 /** Reports an error the way every meshwasm command does; returns without throwing. */
 export async function reportCliError(error: unknown, config: Config, id: string | undefined): Promise<void> {
   if (error instanceof Errors.ExitError) {
     process.exitCode = error.oclif.exit;
     return;
   }
-  if (error instanceof Errors.CLIError && 'parse' in error) {
+  if (error instanceof Errors.CLIError && ('parse' in error || PARSE_MESSAGE.test(error.message))) {
     // oclif's parse errors: first line only, in our words where we have better ones.
-    const first = error.message.split('\n')[0];
+    const first =
+      error.message
+        .split('\n')
+        .map((line) => line.trim())
+        .find((line) => line !== '' && !/^The following errors? occurred:$/.test(line)) ?? error.message;
     const unknown = /^Nonexistent flags?: (.+)$/.exec(first);
     if (unknown && id) {
       const names = flagNames(config, id);

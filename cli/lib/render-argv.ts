@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { RENDER_FLAGS, type RenderFlag } from './render-flags.js';
-import type { RenderRequest } from './render-run.js';
+import { registryOptions, type RenderRequest } from './render-run.js';
 
 /**
  * The lean argv parser for `meshwasm render` (used by cli/render-main.ts so a render does not load
@@ -120,6 +120,7 @@ export function parseRenderArgv(
   return {
     ...(valuesFile === undefined ? {} : { values: valuesFile }),
     printValues: given.get(BY_NAME.get('print-values')!) === true,
+    registry: registryOptions((name) => given.get(BY_NAME.get(name)!)),
     given: settings,
   };
 }

@@ -19,11 +19,53 @@ export interface RenderRequest {
   /** -f/--values (or MESHWASM_VALUES): a file name, or - for stdin. */
   values?: string;
   printValues: boolean;
+  /** How to reach the registry when pinning a user-given --image (push's options). */
+  registry: RegistryOptions;
   /** Settings given on the command line, by values key (env and the file are resolved later). */
   given: Record<string, unknown>;
 }
 
+export interface RegistryOptions {
+  insecure: boolean;
+  creds?: string;
+  username?: string;
+  passwordStdin: boolean;
+}
+
+/** The registry options from parsed flags (either parser's), checked the way push checks them. */
+export function registryOptions(flag: (name: string) => unknown): RegistryOptions {
+  const options: RegistryOptions = {
+    insecure: flag('insecure') === true,
+    passwordStdin: flag('password-stdin') === true,
+    ...(typeof flag('creds') === 'string' ? { creds: flag('creds') as string } : {}),
+    ...(typeof flag('username') === 'string' ? { username: flag('username') as string } : {}),
+  };
+  return options;
+}
+
+function checkRegistryOptions(request: RenderRequest): void {
+  const { creds, username, passwordStdin } = request.registry;
+  if (creds !== undefined && (username !== undefined || passwordStdin))
+    throw new UsageError(
+      '--creds: give either --creds USER:PASSWORD or --username with --password-stdin, not both',
+    );
+  if ((username !== undefined) !== passwordStdin)
+    throw new UsageError('--username: goes with --password-stdin (the password is read from stdin)');
+  if (passwordStdin && request.values === '-')
+    throw new UsageError('--password-stdin: stdin cannot hold both the password and the values file (-f -)');
+}
+
+async function readPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // Like `docker login --password-stdin`: one trailing newline is not part of the password.
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
 export async function runRender(request: RenderRequest): Promise<void> {
+  checkRegistryOptions(request);
   const { resolveValues } =
     await load<typeof import('../../renderers/values.js')>('../../renderers/values.js');
   let file: { name: string; data: unknown } | undefined;
@@ -49,7 +91,7 @@ export async function runRender(request: RenderRequest): Promise<void> {
   const pinWarnings: string[] = [];
   const result = await render(
     resolved,
-    resolved.given('image') ? { pinImage: (ref) => pinGivenImage(ref, pinWarnings) } : {},
+    resolved.given('image') ? { pinImage: (ref) => pinGivenImage(ref, request.registry, pinWarnings) } : {},
   );
   const { output, outputDir } = resolved.values;
   if (outputDir === undefined) {
@@ -69,9 +111,14 @@ export async function runRender(request: RenderRequest): Promise<void> {
  * the tag, else the one this machine recorded at its last push of it. If neither is available the
  * render fails (exit 1) rather than emit a tag the cluster may resolve differently.
  */
-async function pinGivenImage(ref: string, warnings: string[]) {
+async function pinGivenImage(ref: string, registry: RegistryOptions, warnings: string[]) {
   const { pinImageReference } = await import('../../oci/pin.js');
-  return pinImageReference(ref, { onWarning: (message) => warnings.push(`warning: ${message}`) });
+  const password = registry.passwordStdin ? await readPassword() : undefined;
+  return pinImageReference(ref, {
+    insecure: registry.insecure,
+    credentials: { creds: registry.creds, username: registry.username, password },
+    onWarning: (message) => warnings.push(`warning: ${message}`),
+  });
 }
 
 function parseValuesFile(
