@@ -360,6 +360,16 @@ export const SETTINGS: readonly Setting[] = [
     parse: t.oneOf(PULL_POLICIES),
   },
   {
+    key: 'registryTimeout',
+    flag: 'registry-timeout',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      'Seconds render may spend asking the registry for the digest of --image (every request and byte together); then the digest recorded by meshwasm push is used.',
+    parse: t.integer(1, 3600, 'a number of seconds'),
+    default: 60,
+  },
+  {
     key: 'pluginName',
     flag: 'plugin-name',
     group: 'plugin',

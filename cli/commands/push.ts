@@ -5,6 +5,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
 import { IMAGE_FORMATS } from '../../oci/image.js';
 import { pushWasm } from '../../oci/push.js';
+import { DEFAULT_REGISTRY_TIMEOUT_S } from '../../oci/registry.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -51,6 +52,12 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       summary: 'User name; the password is read from stdin.',
       dependsOn: ['password-stdin'],
     }),
+    'registry-timeout': Flags.integer({
+      min: 1,
+      max: 3600,
+      default: DEFAULT_REGISTRY_TIMEOUT_S,
+      summary: 'Seconds the whole push may take (every request and byte together, the read-back included).',
+    }),
     'password-stdin': Flags.boolean({
       summary: 'Read the password from stdin (with --username).',
       dependsOn: ['username'],
@@ -71,6 +78,7 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       const result = await pushWasm(args.ref, await readFile(wasmPath), {
         format: flags.format,
         insecure: flags.insecure,
+        deadlineMs: flags['registry-timeout'] * 1000,
         credentials: { creds: flags.creds, username: flags.username, password },
         onProgress: (message) => tty && process.stderr.write(`${message}\n`),
       });

@@ -46,7 +46,9 @@ export async function runRender(request: RenderRequest): Promise<void> {
   const pinWarnings: string[] = [];
   const result = await render(
     resolved,
-    resolved.given('image') ? { pinImage: (ref) => pinGivenImage(ref, pinWarnings) } : {},
+    resolved.given('image')
+      ? { pinImage: (ref) => pinGivenImage(ref, pinWarnings, resolved.values.registryTimeout) }
+      : {},
   );
   const { output, outputDir } = resolved.values;
   if (outputDir === undefined) {
@@ -65,9 +67,12 @@ export async function runRender(request: RenderRequest): Promise<void> {
  * the tag, else the one this machine recorded at its last push of it. If neither is available the
  * render fails (exit 1) rather than emit a tag the cluster may resolve differently.
  */
-async function pinGivenImage(ref: string, warnings: string[]) {
+async function pinGivenImage(ref: string, warnings: string[], timeoutSeconds: number) {
   const { pinImageReference } = await import('../../oci/pin.js');
-  return pinImageReference(ref, { onWarning: (message) => warnings.push(`warning: ${message}`) });
+  return pinImageReference(ref, {
+    deadlineMs: timeoutSeconds * 1000,
+    onWarning: (message) => warnings.push(`warning: ${message}`),
+  });
 }
 
 function parseValuesFile(
