@@ -154,3 +154,23 @@ t.test('real CLI: render --image against a hostile registry over TLS', async (t)
   t.notMatch(ansi.result.stderr, ESCAPES, 'stderr carries no escape from the registry');
   t.match(ansi.result.stderr, 'oops ✔ push succeeded');
 });
+
+t.test('real CLI: DEBUG=* push --creds prints the password nowhere', async (t) => {
+  const password = 's3cret-Pa55word';
+  const registry = await startHostileRegistry(t, 'honest', { basic: `alice:${password}` });
+  for (const creds of [['--creds', `alice:${password}`], [`--creds=alice:${password}`]]) {
+    const before = registry.requests.length;
+    const push = await runCliAsync(['push', `${registry.host}/team/filter:v1`, '--insecure', ...creds], {
+      env: { ...env, DEBUG: '*' },
+    });
+    t.match(push.stderr, /oclif:main process\.argv/, `${creds[0]}: oclif's debug log is on`);
+    t.notMatch(push.stderr, password, `${creds[0]}: the password is not in stderr`);
+    t.notMatch(push.stderr, Buffer.from(`alice:${password}`).toString('base64'), 'nor its Basic encoding');
+    t.notMatch(push.stdout, password);
+    // The credentials still reach the registry: it let the client past /v2/ to the manifest.
+    t.ok(
+      registry.requests.slice(before).some((r) => r.startsWith('HEAD /v2/team/filter/manifests/v1')),
+      `${creds[0]}: authenticated with the real password`,
+    );
+  }
+});

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
+import { revealSecret } from '../lib/argv-secrets.js';
 import { IMAGE_FORMATS } from '../../oci/image.js';
 import { pushWasm } from '../../oci/push.js';
 import { DEFAULT_REGISTRY_TIMEOUT_S } from '../../oci/registry.js';
@@ -79,7 +80,7 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
         format: flags.format,
         insecure: flags.insecure,
         deadlineMs: flags['registry-timeout'] * 1000,
-        credentials: { creds: flags.creds, username: flags.username, password },
+        credentials: { creds: revealSecret('creds', flags.creds), username: flags.username, password },
         onProgress: (message) => tty && process.stderr.write(`${message}\n`),
       });
       this.log(result.digest);

@@ -86,7 +86,8 @@ function certificate(dir: string): { key: Buffer; cert: Buffer; caFile: string }
 export async function startHostileRegistry(
   t: { teardown(fn: () => unknown): void },
   behaviour: Behaviour,
-  options: { tls?: boolean; hugeBytes?: number } = {},
+  /** basic: "USER:PASSWORD" the registry demands (Basic auth) on every call. */
+  options: { tls?: boolean; hugeBytes?: number; basic?: string } = {},
 ): Promise<HostileRegistry> {
   const image = buildImage(sampleWasm());
   const manifest = image.manifest.data;
@@ -119,6 +120,13 @@ export async function startHostileRegistry(
     requests.push(`${req.method} ${req.url}`);
     req.resume();
     const url = req.url ?? '/';
+    if (
+      options.basic &&
+      req.headers.authorization !== `Basic ${Buffer.from(options.basic).toString('base64')}`
+    ) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="hostile"' }).end();
+      return;
+    }
     if (url === '/v2/') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       return;
