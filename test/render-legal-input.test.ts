@@ -109,11 +109,9 @@ t.test('a 253-character --gateway gives names that fit, or exit 2 with the limit
   }
   // Two long names that share their start still get different resource names.
   const other = `${gateway.slice(0, -1)}h`;
-  const [a, b] = await Promise.all(
-    [gateway, other].map((g) =>
-      runCommand('render', ['--target', 'ossm', '--shape', 'gateway-api', '--gateway', g]),
-    ),
-  );
+  // One after the other: in-process runs capture the process's stdout, so they cannot overlap.
+  const a = await runCommand('render', ['--target', 'ossm', '--shape', 'gateway-api', '--gateway', gateway]);
+  const b = await runCommand('render', ['--target', 'ossm', '--shape', 'gateway-api', '--gateway', other]);
   t.not(/name: (meshwasm-\S+)/.exec(a.stdout)![1], /name: (meshwasm-\S+)/.exec(b.stdout)![1]);
 
   const envoyfilter = await runCommand('render', [
