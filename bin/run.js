@@ -21,6 +21,11 @@ if (argv[0] === 'render' && process.env.MESHWASM_OCLIF !== '1') {
   rendered = await lean.renderWithoutOclif(argv.slice(1));
 }
 if (!rendered) {
+  // Before oclif loads: with DEBUG set it logs argv, and --creds carries a password.
+  if (process.argv.some((token) => token.startsWith('--creds'))) {
+    const { hideSecretFlags } = await import('../dist/cli/lib/argv-secrets.js');
+    hideSecretFlags(process.argv);
+  }
   const { main } = await import('../dist/cli/lib/entry.js');
-  await main(argv, import.meta.url);
+  await main(process.argv.slice(2), import.meta.url);
 }

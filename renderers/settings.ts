@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import * as t from './value-types.js';
 
 /**
@@ -44,6 +46,26 @@ export interface Setting {
   derive?: (values: Record<string, unknown>) => unknown;
   /** Shown as the default in --help and --print-values comments for derived defaults. */
   defaultText?: string;
+}
+
+/**
+ * The longest derived resource name kept as is: --output-dir writes `<kind>-<name>.json`, and with
+ * the longest kind (envoyextensionpolicy) the file name must stay within the 255 bytes a file name
+ * may have on Linux and macOS. Every Kubernetes name limit (253) is looser.
+ */
+export const MAX_DERIVED_NAME = 229;
+
+/**
+ * `prefix + name`, or, when that would be longer than MAX_DERIVED_NAME (a 253-character Gateway
+ * name), the prefix, the start of the name and 8 hex digits of its sha256: still unique per name,
+ * still a DNS-1123 subdomain, and within the 52 characters a given --plugin-name may have.
+ */
+export function derivedName(prefix: string, name: string): string {
+  const full = `${prefix}${name}`;
+  if (full.length <= MAX_DERIVED_NAME) return full;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const head = name.slice(0, 52 - prefix.length - hash.length - 1).replace(/[-.]+$/, '');
+  return `${prefix}${head}-${hash}`;
 }
 
 export function envName(setting: Pick<Setting, 'flag'>): string {
@@ -338,6 +360,16 @@ export const SETTINGS: readonly Setting[] = [
     parse: t.oneOf(PULL_POLICIES),
   },
   {
+    key: 'registryTimeout',
+    flag: 'registry-timeout',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      'Seconds render may spend asking the registry for the digest of --image (every request and byte together); then the digest recorded by meshwasm push is used.',
+    parse: t.integer(1, 3600, 'a number of seconds'),
+    default: 60,
+  },
+  {
     key: 'pluginName',
     flag: 'plugin-name',
     group: 'plugin',
@@ -345,7 +377,16 @@ export const SETTINGS: readonly Setting[] = [
     summary: `Name of the rendered resources (the filter's root id stays "${ROOT_ID}").`,
     parse: t.resourceName,
     derive: (v) =>
-      `meshwasm-${v.shape === 'gateway-api' && typeof v.gateway === 'string' ? v.gateway : v.shape === 'gateway' ? 'ingressgateway' : v.workload}`,
+      derivedName(
+        'meshwasm-',
+        String(
+          v.shape === 'gateway-api' && typeof v.gateway === 'string'
+            ? v.gateway
+            : v.shape === 'gateway'
+              ? 'ingressgateway'
+              : v.workload,
+        ),
+      ),
     defaultText: 'meshwasm-<workload>',
   },
   {

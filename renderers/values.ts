@@ -47,6 +47,8 @@ export interface Values {
   sha256?: string;
   pullSecret?: string;
   pullPolicy?: string;
+  /** Seconds, the overall deadline of pinning --image. */
+  registryTimeout: number;
   pluginName: string;
   phase?: string;
   priority?: number;

@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
+import { revealSecret } from '../lib/argv-secrets.js';
 import { IMAGE_FORMATS } from '../../oci/image.js';
 import { pushWasm } from '../../oci/push.js';
 import { sha256Hex } from '../../oci/digest.js';
 import { checkWasmBinary } from '../../oci/verify.js';
 import { outputFlag, printJson } from '../lib/output-flag.js';
+import { DEFAULT_REGISTRY_TIMEOUT_S } from '../../oci/registry.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -54,6 +56,12 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       summary: 'User name; the password is read from stdin.',
       dependsOn: ['password-stdin'],
     }),
+    'registry-timeout': Flags.integer({
+      min: 1,
+      max: 3600,
+      default: DEFAULT_REGISTRY_TIMEOUT_S,
+      summary: 'Seconds the whole push may take (every request and byte together, the read-back included).',
+    }),
     'password-stdin': Flags.boolean({
       summary: 'Read the password from stdin (with --username).',
       dependsOn: ['username'],
@@ -82,7 +90,8 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       const result = await pushWasm(args.ref, wasm, {
         format: flags.format,
         insecure: flags.insecure,
-        credentials: { creds: flags.creds, username: flags.username, password },
+        deadlineMs: flags['registry-timeout'] * 1000,
+        credentials: { creds: revealSecret('creds', flags.creds), username: flags.username, password },
         onProgress: (message) => tty && process.stderr.write(`${message}\n`),
       });
       if (flags.output === 'json')

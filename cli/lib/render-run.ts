@@ -1,6 +1,7 @@
 import { UsageError } from '../../renderers/errors.js';
 import { loadModule } from '../../renderers/load-module.js';
 import { readInput } from './input.js';
+import { revealSecret } from './argv-secrets.js';
 
 /**
  * What `meshwasm render` does once its argv is parsed, shared by both ways in: the oclif command
@@ -91,7 +92,12 @@ export async function runRender(request: RenderRequest): Promise<void> {
   const pinWarnings: string[] = [];
   const result = await render(
     resolved,
-    resolved.given('image') ? { pinImage: (ref) => pinGivenImage(ref, request.registry, pinWarnings) } : {},
+    resolved.given('image')
+      ? {
+          pinImage: (ref) =>
+            pinGivenImage(ref, request.registry, pinWarnings, resolved.values.registryTimeout),
+        }
+      : {},
   );
   const { output, outputDir } = resolved.values;
   if (outputDir === undefined) {
@@ -111,12 +117,18 @@ export async function runRender(request: RenderRequest): Promise<void> {
  * the tag, else the one this machine recorded at its last push of it. If neither is available the
  * render fails (exit 1) rather than emit a tag the cluster may resolve differently.
  */
-async function pinGivenImage(ref: string, registry: RegistryOptions, warnings: string[]) {
+async function pinGivenImage(
+  ref: string,
+  registry: RegistryOptions,
+  warnings: string[],
+  timeoutSeconds: number,
+) {
   const { pinImageReference } = await import('../../oci/pin.js');
   const password = registry.passwordStdin ? await readPassword() : undefined;
   return pinImageReference(ref, {
     insecure: registry.insecure,
-    credentials: { creds: registry.creds, username: registry.username, password },
+    deadlineMs: timeoutSeconds * 1000,
+    credentials: { creds: revealSecret('creds', registry.creds), username: registry.username, password },
     onWarning: (message) => warnings.push(`warning: ${message}`),
   });
 }
