@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const SIZE_BUDGET = 32 * 1024;
+export const SIZE_BUDGET = 24 * 1024;
 
 /**
  * Compiles one AssemblyScript entry with filter/asconfig.json (target release): the filter's
