@@ -539,3 +539,6 @@ if (memory10k && memory200k) {
       `after ${memory200k.requests} requests ${show(memory200k)}`,
   );
 }
+
+// The Envoy processes keep the event loop alive; exiting stops them (see cleanup).
+process.exit(0);
