@@ -15,7 +15,7 @@ const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
 // asc resolves ~lib/<package> from node_modules under its base directory, which defaults to the
 // working directory: the package's own root makes `meshwasm build` work from any folder (npm link).
 const PACKAGE_ROOT = path.dirname(FILTER_DIR);
-export const SIZE_BUDGET = 32 * 1024;
+export const SIZE_BUDGET = 24 * 1024;
 
 /**
  * Compiles one AssemblyScript entry with filter/asconfig.json (target release): the filter's
