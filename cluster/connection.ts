@@ -95,8 +95,9 @@ export class Connection {
 
   private unreachable(error: Error): ClusterError {
     const code = (error as NodeJS.ErrnoException).code;
+    const detail = code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
     return new ClusterError(
-      `cannot reach the API server at ${this.server} (context ${this.context}): ${code ? `${code} ` : ''}${error.message.replace(/^\w+ /, '')}; check that it runs and that the kubeconfig points at it`,
+      `cannot reach the API server at ${this.server} (context ${this.context}): ${detail}; check that it runs and that the kubeconfig points at it`,
     );
   }
 }

@@ -512,7 +512,7 @@ t.test('cluster commands on a real API server', async (t) => {
     t.equal(result.code, 1);
     t.match(
       result.stderr,
-      /^Error: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(context admin\): ECONNREFUSED/,
+      /^Error: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(context admin\): connect ECONNREFUSED/,
     );
     t.equal(result.stdout, '');
   });
