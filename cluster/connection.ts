@@ -103,7 +103,7 @@ export class Connection {
 }
 
 /** `299 - "text"` (RFC 7234 warn-code warn-agent "warn-text"), one header or several, to the texts. */
-function warningTexts(header: string | string[] | undefined): string[] {
+export function warningTexts(header: string | string[] | undefined): string[] {
   if (header === undefined) return [];
   const all = Array.isArray(header) ? header : [header];
   return all.flatMap((value) =>

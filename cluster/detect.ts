@@ -114,7 +114,7 @@ async function envoyPatchPolicyEnabled(api: Api, namespace: string): Promise<boo
   }
 }
 
-function recommend(found: Detection): Recommendation | undefined {
+export function recommend(found: Detection): Recommendation | undefined {
   const shape = found.ambient ? 'waypoint' : 'sidecar';
   if (found.ossm2) {
     const [, minor] = majorMinor(found.ossm2.version) ?? [];

@@ -66,6 +66,6 @@ t.test('every render golden passes a strict server-side apply dry run, without w
         force: false,
       },
     ),
-    /rejected it \(HTTP 400: .*unknown field "spec.noSuchField"/,
+    /in jump-app-dev: the API server rejected it \(HTTP 4\d\d: .*noSuchField/,
   );
 });
