@@ -47,6 +47,11 @@ export class Api {
         response.status === 404 ? undefined : this.expect(response, 'get', `API group ${apiVersion}`),
       );
       this.discovered.set(apiVersion, list);
+      // A group that is not served yet may be soon (a CRD being installed): only answers are cached.
+      list.then(
+        (found) => found || this.discovered.delete(apiVersion),
+        () => this.discovered.delete(apiVersion),
+      );
     }
     const resources = ((await list)?.resources ?? []) as KubeObject[];
     const found = resources.find(
@@ -76,7 +81,13 @@ export class Api {
 
   /** Sends a request; 401 and 403 become ClusterErrors naming `verb` on `what`. */
   async call(request: ApiRequest, verb: string, what: string, namespace?: string): Promise<ApiResponse> {
-    const response = await this.connection.request(request);
+    let response = await this.connection.request(request);
+    // 429 "storage is (re)initializing": a just-installed CRD's cache is still filling; the server
+    // says when to retry (Retry-After, usually 1 s). Bounded, so an overloaded server still fails.
+    for (let retry = 0; response.status === 429 && retry < 10; retry++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      response = await this.connection.request(request);
+    }
     const { server, context, user } = this.connection;
     if (response.status === 401)
       throw new ClusterError(

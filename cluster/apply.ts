@@ -100,7 +100,7 @@ export async function applyOne(
 /** A server-side apply conflict: who owns which field, and the two ways out. */
 function conflict(ref: string, namespace: string, status: KubeObject | undefined): ClusterError {
   const causes = ((status?.details?.causes ?? []) as KubeObject[]).filter(
-    (cause) => cause.type === 'FieldManagerConflict',
+    (cause) => cause.reason === 'FieldManagerConflict',
   );
   const owners = causes.map((cause) => {
     const manager = /conflict with "([^"]+)"/.exec(String(cause.message))?.[1] ?? 'another manager';

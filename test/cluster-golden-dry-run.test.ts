@@ -59,7 +59,7 @@ t.test('every render golden passes a strict server-side apply dry run, without w
     applyOne(
       server.api,
       type,
-      { ...wasmplugin, spec: { ...wasmplugin.spec, noSuchField: 1 } },
+      { ...wasmplugin, noSuchField: 1 },
       {
         instance: 'golden',
         dryRun: true,
