@@ -115,7 +115,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'target',
     group: 'target',
     flagKind: 'string',
-    summary: `What to render: ${TARGETS.join(' | ')}.`,
+    summary: `What to render: ${TARGETS.join(' | ')}, or auto (what the cluster runs, as meshwasm detect finds it).`,
     parse: t.oneOf(TARGETS),
     default: 'ossm',
   },

@@ -26,6 +26,12 @@ export interface RenderRequest {
   given: Record<string, unknown>;
 }
 
+/** Cluster access for --target auto (apply passes its --kubeconfig/--context; render uses the defaults). */
+export interface ClusterOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
 export interface RegistryOptions {
   insecure: boolean;
   creds?: string;
@@ -66,6 +72,40 @@ async function readPassword(): Promise<string> {
 }
 
 export async function runRender(request: RenderRequest): Promise<void> {
+  const rendered = await renderRequest(request);
+  if (rendered.printed) return;
+  const { resolved, result, notes } = rendered;
+  // Already loaded by renderRequest (the module cache answers).
+  const { formatJson, formatYaml } =
+    await load<typeof import('../../renderers/render.js')>('../../renderers/render.js');
+  const { output, outputDir } = resolved.values;
+  if (outputDir === undefined) {
+    process.stdout.write(output === 'json' ? formatJson(result.objects) : formatYaml(result.documents));
+  } else {
+    const { writeOutputDir } = await import('../../renderers/output-dir.js');
+    const { written, removed } = writeOutputDir(outputDir, result.documents, result.objects, output);
+    for (const path of written) process.stderr.write(`wrote ${path}\n`);
+    for (const path of removed) process.stderr.write(`removed ${path} (written by an earlier render)\n`);
+  }
+  // Notes come last, so a failure above is the only thing on stderr.
+  for (const note of notes) process.stderr.write(`${note}\n`);
+}
+
+type Rendered =
+  | { printed: true }
+  | {
+      printed: false;
+      resolved: import('../../renderers/values.js').ResolvedValues;
+      result: import('../../renderers/render.js').RenderResult;
+      /** Pinning warnings, detection notes and render notes, for stderr. */
+      notes: string[];
+    };
+
+/**
+ * Values → render result, without writing stdout (except --print-values, which is the whole
+ * output). `meshwasm apply` renders through this too, so it takes exactly render's flags.
+ */
+export async function renderRequest(request: RenderRequest, cluster: ClusterOptions = {}): Promise<Rendered> {
   checkRegistryOptions(request);
   const { resolveValues } =
     await load<typeof import('../../renderers/values.js')>('../../renderers/values.js');
@@ -77,7 +117,9 @@ export async function runRender(request: RenderRequest): Promise<void> {
     ]);
     file = { name: input.name, data: parseValuesFile(readYaml, input.text, input.name) };
   }
-  const resolved = resolveValues({ flags: request.given, env: process.env, file });
+  const notes: string[] = [];
+  const given = await withAutoTarget(request.given, file, cluster, notes);
+  const resolved = resolveValues({ flags: given, env: process.env, file });
   if (request.printValues) {
     const [{ buildModel }, { formatValues }] = await Promise.all([
       import('../../renderers/model.js'),
@@ -85,10 +127,9 @@ export async function runRender(request: RenderRequest): Promise<void> {
     ]);
     buildModel(resolved);
     process.stdout.write(formatValues(resolved));
-    return;
+    return { printed: true };
   }
-  const { formatJson, formatYaml, render } =
-    await load<typeof import('../../renderers/render.js')>('../../renderers/render.js');
+  const { render } = await load<typeof import('../../renderers/render.js')>('../../renderers/render.js');
   const pinWarnings: string[] = [];
   const result = await render(
     resolved,
@@ -99,17 +140,44 @@ export async function runRender(request: RenderRequest): Promise<void> {
         }
       : {},
   );
-  const { output, outputDir } = resolved.values;
-  if (outputDir === undefined) {
-    process.stdout.write(output === 'json' ? formatJson(result.objects) : formatYaml(result.documents));
-  } else {
-    const { writeOutputDir } = await import('../../renderers/output-dir.js');
-    const { written, removed } = writeOutputDir(outputDir, result.documents, result.objects, output);
-    for (const path of written) process.stderr.write(`wrote ${path}\n`);
-    for (const path of removed) process.stderr.write(`removed ${path} (written by an earlier render)\n`);
-  }
-  // Notes come last, so a failure above is the only thing on stderr.
-  for (const note of [...pinWarnings, ...result.notes]) process.stderr.write(`${note}\n`);
+  return { printed: false, resolved, result, notes: [...notes, ...pinWarnings, ...result.notes] };
+}
+
+/**
+ * --target auto (flag, MESHWASM_TARGET or the values file): asks the cluster (cluster/detect.ts)
+ * and renders for what it runs. The detected shape and mesh version apply only where the user gave
+ * none. Only this branch loads the cluster client.
+ */
+async function withAutoTarget(
+  given: Record<string, unknown>,
+  file: { data: unknown } | undefined,
+  cluster: ClusterOptions,
+  notes: string[],
+): Promise<Record<string, unknown>> {
+  const fromFile = (key: string) =>
+    file?.data && typeof file.data === 'object' ? (file.data as Record<string, unknown>)[key] : undefined;
+  const env = process.env;
+  const target = given.target ?? (env.MESHWASM_TARGET || undefined) ?? fromFile('target');
+  if (target !== 'auto') return given;
+  const [{ connect }, { Api }, { recommendation }] = await Promise.all([
+    import('../../cluster/connection.js'),
+    import('../../cluster/api.js'),
+    import('../../cluster/detect.js'),
+  ]);
+  const found = await recommendation(new Api(await connect(cluster)));
+  const r = found.recommendation;
+  const isGiven = (key: string, envName: string) =>
+    given[key] !== undefined || Boolean(env[envName]) || fromFile(key) !== undefined;
+  notes.push(
+    `--target auto: ${r.target}, shape ${r.shape}, mesh version ${r.meshVersion} (meshwasm detect)`,
+    ...found.notes.map((note) => `note: ${note}`),
+  );
+  return {
+    ...given,
+    target: r.target,
+    ...(isGiven('shape', 'MESHWASM_SHAPE') ? {} : { shape: r.shape }),
+    ...(isGiven('meshVersion', 'MESHWASM_MESH_VERSION') ? {} : { meshVersion: r.meshVersion }),
+  };
 }
 
 /**
