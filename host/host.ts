@@ -483,6 +483,11 @@ export class ProxyWasmHost {
   }
 
   /** Resolves once every real-network callout has been delivered. */
+  /** Envoy's cluster.NAME.upstream_rq_active_overflow: callouts refused by the circuit breaker (1024 in flight). */
+  getClusterOverflows(cluster: string): number {
+    return this.callouts.overflowCount(cluster);
+  }
+
   whenIdle(): Promise<void> {
     return this.callouts.whenIdle();
   }
