@@ -11,12 +11,15 @@ import type { GuestCalls, HostFn } from './guest-calls.js';
 import { HeaderMap, lowerKey } from './header-map.js';
 import {
   type CalloutResponse,
+  OVERFLOW_BODY,
   UPSTREAM_TIMEOUT_BODY,
+  hasIdleConnection,
   parseClusterUrl,
   routerReply,
   sendCallout,
 } from './http-call.js';
 import { type Headers, decodePairs } from './pairs.js';
+import { refusedRequestHeader } from './wire.js';
 import {
   type CalloutRecord,
   type DeliveredResponse,
@@ -130,11 +133,16 @@ export class HttpCallouts {
       // AsyncClient::send completed inline (e.g. no healthy upstream): handler erased, no callback.
       return WasmResult.InternalFailure;
     }
-    if (target !== 'manual' && (this.inFlight.get(cluster) ?? 0) >= MAX_REQUESTS_PER_CLUSTER) {
-      // The circuit breaker fails the request inside AsyncClient::send (a 503 "overflow" local
-      // reply), so send returns null: InternalFailure, no callback, and the overflow is counted.
-      this.overflows.set(cluster, (this.overflows.get(cluster) ?? 0) + 1);
-      return WasmResult.InternalFailure;
+    let localReply: CalloutResponse | undefined;
+    if (target !== 'manual') {
+      // Envoy's circuit breaker (max_requests) and its codec's header check refuse a callout at
+      // once when an idle connection is there (see hasIdleConnection), else with a later 503.
+      const overflow = (this.inFlight.get(cluster) ?? 0) >= MAX_REQUESTS_PER_CLUSTER;
+      if (overflow) this.overflows.set(cluster, (this.overflows.get(cluster) ?? 0) + 1);
+      if (overflow || refusedRequestHeader(headers.toArray()) !== undefined) {
+        if (this.agent && hasIdleConnection(this.agent, target)) return WasmResult.InternalFailure;
+        if (overflow) localReply = routerReply(503, OVERFLOW_BODY, [['x-envoy-overloaded', 'true']]);
+      }
     }
     const record: CalloutRecord = {
       token,
@@ -156,7 +164,7 @@ export class HttpCallouts {
       record.cancel = sendCallout(
         target,
         this.agent,
-        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs },
+        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs, localReply },
         {
           success: (resp) => {
             leave();

@@ -18,6 +18,8 @@ export interface CalloutRequest {
   body: Uint8Array;
   trailers: Headers;
   timeoutMs: number; // 0 = no timeout
+  /** A reply the router makes without sending anything (circuit-breaker overflow), delivered later. */
+  localReply?: CalloutResponse;
 }
 
 export interface CalloutResponse {
@@ -36,6 +38,8 @@ export const CONNECT_FAILURE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 export const CONNECTION_TERMINATION_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+export const OVERFLOW_BODY =
+  'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 export const PROTOCOL_ERROR_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
 
@@ -76,11 +80,12 @@ export function openRequest(o: {
 }
 
 /** A response the router generates itself (Envoy Utility::prepareLocalReply for plain HTTP). */
-export function routerReply(status: number, body: string): CalloutResponse {
+export function routerReply(status: number, body: string, extra: Headers = []): CalloutResponse {
   const bytes = Buffer.from(body);
   return {
     headers: [
       [':status', String(status)],
+      ...extra,
       ['content-length', String(bytes.length)],
       ['content-type', 'text/plain'],
     ],
@@ -131,6 +136,17 @@ export function requestTarget(
 }
 
 /**
+ * Whether the pool holds an idle connection to `target`. Envoy then attaches a new request at once,
+ * so a refusal (codec or circuit breaker) completes inside AsyncClient::send, which returns null:
+ * proxy_http_call gives InternalFailure and no callback follows. Without one, the refusal comes
+ * after a new connection is up, as a 503 delivered to on_http_call_response.
+ */
+export function hasIdleConnection(agent: http.Agent, target: URL): boolean {
+  const name = agent.getName({ host: target.hostname, port: Number(target.port) || 80 });
+  return (agent.freeSockets[name]?.length ?? 0) > 0;
+}
+
+/**
  * Starts the callout. Returns a function that cancels it silently (no handler is called), which is
  * what Envoy does to pending calls when the root context goes away.
  */
@@ -142,21 +158,24 @@ export function sendCallout(
 ): () => void {
   const { method, path, authority } = requestTarget(target, req.headers);
   const refused = refusedRequestHeader(req.headers);
-  if (refused !== undefined) {
-    // Envoy's upstream codec refuses the headers: the router answers 503 with the reason, later.
+  const local = req.localReply ?? (refused === undefined ? undefined : routerReply(503, refused));
+  if (local !== undefined) {
+    // Envoy's upstream codec refuses the headers (or the pool overflows) once a new connection is
+    // up: the router answers 503 with the reason, after proxy_http_call has returned Ok.
     let cancelled = false;
     setImmediate(() => {
-      if (!cancelled) handlers.success(routerReply(503, refused));
+      if (!cancelled) handlers.success(local);
     });
     return () => {
       cancelled = true;
     };
   }
-  const outHeaders: string[] = [];
+  // Host takes :authority's place (first), as Envoy's HTTP/1 codec writes it.
+  const outHeaders: string[] = ['host', toWire(authority)];
   for (const [k, v] of req.headers) {
     if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, toWire(v));
   }
-  outHeaders.push('host', toWire(authority), 'x-envoy-internal', 'true');
+  outHeaders.push('x-envoy-internal', 'true');
   if (req.timeoutMs > 0) outHeaders.push('x-envoy-expected-rq-timeout-ms', String(req.timeoutMs));
   const hasTrailers = req.trailers.length > 0;
   if (req.body.length > 0 && !hasTrailers) outHeaders.push('content-length', String(req.body.length));

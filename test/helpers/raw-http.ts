@@ -22,6 +22,7 @@ export const simpleGet = (path = '/') => `GET ${path} HTTP/1.1\r\nhost: x\r\ncon
 export async function rawUpstream(
   t: { teardown(fn: () => unknown): void },
   reply: (path: string) => string = () => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok',
+  opts: { close?: boolean } = {},
 ): Promise<{ port: number; url: string; heads: string[] }> {
   const heads: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -37,6 +38,7 @@ export async function rawUpstream(
       buf = buf.subarray(end + 4);
       heads.push(head);
       s.write(reply(head.split(' ')[1] ?? '/'));
+      if (opts.close) s.end();
     });
     s.on('error', () => undefined);
   });
