@@ -1,6 +1,14 @@
 import { UsageError } from './errors.js';
 import { filterSchema } from './filter-schema.js';
-import { envName, SETTINGS, SETTINGS_BY_KEY, type Setting, type Shape, type Target } from './settings.js';
+import {
+  envName,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  type EgMerge,
+  type Setting,
+  type Shape,
+  type Target,
+} from './settings.js';
 import type { TargetRef } from './value-types.js';
 import { show, ValueProblem } from './value-types.js';
 
@@ -21,6 +29,8 @@ export interface Values {
   targetRefs?: TargetRef[];
   gateway?: string;
   gatewayNamespace: string;
+  gatewayClass?: string;
+  egMerge?: EgMerge;
   calloutService: string;
   calloutNamespace: string;
   calloutPort: number;
