@@ -33,6 +33,8 @@ export type ClusterProvision =
   | { kind: 'existing' }
   /** outbound|… exists once an EnvoyFilter names the Service in envoyfilter.istio.io/referenced-services (Istio 1.26+). */
   | { kind: 'referenced-service'; host: string }
+  /** Envoy Gateway with mergeBackends: the one cluster every route to the Service shares. */
+  | { kind: 'merged-backend'; service: string }
   /** meshwasm adds a STRICT_DNS cluster (EnvoyFilter CLUSTER ADD, or an Envoy Gateway EnvoyPatchPolicy). */
   | { kind: 'strict-dns'; host: string; port: number };
 
@@ -111,8 +113,22 @@ function calloutCluster(resolved: ResolvedValues, mesh: Mesh): CalloutCluster {
     name: `meshwasm-${calloutService}`,
     provision: { kind: 'strict-dns' as const, host, port: calloutPort },
   };
-  // Envoy Gateway creates no per-Service clusters; an EnvoyPatchPolicy adds this one.
-  if (target === 'envoy-gateway') return strictDns;
+  if (target === 'envoy-gateway') {
+    // With mergeBackends, Envoy Gateway names a route's Service backend cluster after the Service
+    // (irBackendClusterName: kind/namespace/name/port/protocol, lowercased; an HTTPRoute's protocol
+    // is http), so the name is known without asking for it. Otherwise it creates no per-Service
+    // clusters (route clusters are named after the route and rule) and an EnvoyPatchPolicy adds one.
+    if (resolved.values.egMerge === 'backends') {
+      return {
+        name: `service/${calloutNamespace}/${calloutService}/${calloutPort}/http`,
+        provision: {
+          kind: 'merged-backend',
+          service: `${calloutNamespace}/${calloutService}:${calloutPort}`,
+        },
+      };
+    }
+    return strictDns;
+  }
   const outbound = `outbound|${calloutPort}||${host}`;
   if (shape === 'waypoint') {
     // A waypoint has outbound|… only for Services its routes reference, or those named by the
@@ -197,8 +213,18 @@ function notes(model: Omit<RenderModel, 'notes'>, resolved: ResolvedValues): str
     out.push(`warning: ${module.url} is not verified; pass --sha256 <sha256 of the .wasm>`);
   if (module.kind === 'http' && !module.tls) out.push(`warning: ${module.url} is fetched over plain HTTP`);
   if (callout.provision.kind === 'strict-dns' && target === 'envoy-gateway') {
+    const { values } = model;
+    const aimedAt =
+      values.egMerge === 'gateways'
+        ? `GatewayClass ${values.gatewayClass} (mergeGateways: Envoy Gateway only applies patch policies aimed at the class)`
+        : `Gateway ${values.gatewayNamespace}/${values.gateway}`;
     out.push(
-      `note: the EnvoyPatchPolicy that adds cluster ${callout.name} only takes effect when Envoy Gateway has extensionApis.enableEnvoyPatchPolicy: true (Helm: config.envoyGateway.extensionApis.enableEnvoyPatchPolicy=true); otherwise use --callout-cluster with an existing route cluster`,
+      `note: the EnvoyPatchPolicy that adds cluster ${callout.name} targets ${aimedAt} and only takes effect when Envoy Gateway has extensionApis.enableEnvoyPatchPolicy: true (Helm: config.envoyGateway.extensionApis.enableEnvoyPatchPolicy=true); otherwise use --callout-cluster with an existing route cluster`,
+    );
+  }
+  if (callout.provision.kind === 'merged-backend') {
+    out.push(
+      `note: with mergeBackends the filter calls cluster ${callout.name}, which Envoy Gateway creates only while an HTTPRoute on the same Gateway has Service ${callout.provision.service} as a backendRef; no EnvoyPatchPolicy is emitted`,
     );
   }
   if (callout.provision.kind === 'strict-dns' && target !== 'envoy-gateway') {

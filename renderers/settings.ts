@@ -19,6 +19,9 @@ export type Shape = (typeof SHAPES)[number];
 export const PHASES = ['AUTHN', 'AUTHZ', 'STATS', 'UNSPECIFIED_PHASE'] as const;
 export const PULL_POLICIES = ['IfNotPresent', 'Always'] as const;
 export const OUTPUTS = ['yaml', 'json'] as const;
+/** EnvoyProxy merge settings of Envoy Gateway (mergeGateways / mergeBackends; mutually exclusive there too). */
+export const EG_MERGES = ['gateways', 'backends'] as const;
+export type EgMerge = (typeof EG_MERGES)[number];
 
 /** Root id the filter registers (filter/assembly/index.ts registerRootContext(…, "meshwasm")). */
 export const ROOT_ID = 'meshwasm';
@@ -198,6 +201,25 @@ export const SETTINGS: readonly Setting[] = [
     parse: t.dnsLabel,
     derive: (v) => v.namespace,
     defaultText: '<namespace>',
+  },
+  {
+    key: 'gatewayClass',
+    flag: 'gateway-class',
+    group: 'attachment',
+    flagKind: 'string',
+    summary:
+      "GatewayClass of --gateway; with --eg-merge gateways Envoy Gateway's EnvoyPatchPolicy targets it instead of the Gateway.",
+    parse: t.dnsSubdomain,
+    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : undefined),
+    defaultText: 'eg for envoy-gateway',
+  },
+  {
+    key: 'egMerge',
+    flag: 'eg-merge',
+    group: 'attachment',
+    flagKind: 'string',
+    summary: `The EnvoyProxy merge setting of the Gateway's Envoy Gateway: ${EG_MERGES.join(' | ')} (mergeGateways: the EnvoyPatchPolicy targets the GatewayClass; mergeBackends: call the shared cluster of --callout-service that routes create, no EnvoyPatchPolicy).`,
+    parse: t.oneOf(EG_MERGES),
   },
   {
     key: 'calloutService',

@@ -1,7 +1,15 @@
 import { closest } from './did-you-mean.js';
 import { UsageError } from './errors.js';
 import { filterSchema } from './filter-schema.js';
-import { envName, SETTINGS, SETTINGS_BY_KEY, type Setting, type Shape, type Target } from './settings.js';
+import {
+  envName,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  type EgMerge,
+  type Setting,
+  type Shape,
+  type Target,
+} from './settings.js';
 import type { TargetRef } from './value-types.js';
 import { show, ValueProblem } from './value-types.js';
 
@@ -22,6 +30,8 @@ export interface Values {
   targetRefs?: TargetRef[];
   gateway?: string;
   gatewayNamespace: string;
+  gatewayClass?: string;
+  egMerge?: EgMerge;
   calloutService: string;
   calloutNamespace: string;
   calloutPort: number;
