@@ -62,6 +62,12 @@ export interface RenderModel {
 }
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+const OLD_GATEWAY_NAME_LABEL = 'istio.io/gateway-name';
+
+/** The pod label naming a Gateway API gateway (and a waypoint) on this mesh version. */
+export function gatewayNameLabel(mesh: Mesh): string {
+  return mesh.features.gatewayApiNameLabel ? GATEWAY_NAME_LABEL : OLD_GATEWAY_NAME_LABEL;
+}
 const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
@@ -84,13 +90,14 @@ function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
       // selector (as Kuadrant does), Envoy Gateway only has targetRefs.
       const bySelector = target === 'envoyfilter' || (target === 'ossm' && !mesh.features.targetRef);
       if (!bySelector) return { targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name }] };
+      const label = gatewayNameLabel(mesh);
       if (!isLabelValue(name)) {
         throw resolved.problem(
           'gateway',
-          `${JSON.stringify(name)} cannot be matched by the ${GATEWAY_NAME_LABEL} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`,
+          `${JSON.stringify(name)} cannot be matched by the ${label} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`,
         );
       }
-      return { selector: { [GATEWAY_NAME_LABEL]: name } };
+      return { selector: { [label]: name } };
     }
   }
 }
@@ -209,6 +216,17 @@ function notes(model: Omit<RenderModel, 'notes'>, resolved: ResolvedValues): str
   return out;
 }
 
+/**
+ * Where the WasmPlugin/EnvoyFilter live. Istio selects them for a proxy only from the proxy's own
+ * namespace and the root namespace, so for gateways they go to the gateway's namespace, while the
+ * callout keeps pointing at back-python in its own namespace (calloutNamespace derives from
+ * --namespace, not from this).
+ */
+function resourceNamespace(values: Values): string {
+  const gateway = values.shape === 'gateway' || values.shape === 'gateway-api';
+  return gateway && values.target !== 'envoy-gateway' ? values.gatewayNamespace : values.namespace;
+}
+
 /** Checks every rule and builds the model. Throws UsageError naming the flag to fix. */
 export function buildModel(resolved: ResolvedValues): RenderModel {
   const mesh = checkMesh(resolved);
@@ -225,7 +243,7 @@ export function buildModel(resolved: ResolvedValues): RenderModel {
     target: values.target,
     shape: values.shape,
     mesh,
-    namespace: values.namespace,
+    namespace: resourceNamespace(values),
     name: values.pluginName,
     rootId: ROOT_ID,
     labels: { 'app.kubernetes.io/managed-by': 'meshwasm' },

@@ -44,6 +44,7 @@ export interface Values {
   url?: string;
   file?: string;
   sha256?: string;
+  moduleCa?: string;
   pullSecret?: string;
   pullPolicy?: string;
   pluginName: string;

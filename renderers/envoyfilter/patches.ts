@@ -125,12 +125,12 @@ export function wasmPatches(model: RenderModel): ConfigPatch[] {
   }
   const patches: ConfigPatch[] = [];
   if (model.module.kind === 'http') {
-    const { host, port, tls } = model.module;
+    const { host, port, ca } = model.module;
     patches.push({
       applyTo: 'CLUSTER',
       match: { context: clusterContext(model.shape) },
       operation: 'ADD',
-      value: strictDnsCluster(moduleClusterName(model), host, port, { tls }),
+      value: strictDnsCluster(moduleClusterName(model), host, port, ca ? { tls: { ca } } : {}),
     });
   }
   patches.push({
