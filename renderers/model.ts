@@ -12,6 +12,7 @@ import { moduleSource, type ModuleSource } from './module-source.js';
 import { ROOT_ID, SETTINGS, type Shape, type Target } from './settings.js';
 import { isLabelValue, type TargetRef } from './value-types.js';
 import type { ResolvedValues, Values } from './values.js';
+import { firstVersionWith } from './versions.js';
 import { canonicalJson, type Json } from './yaml-encode.js';
 
 /**
@@ -23,6 +24,18 @@ import { canonicalJson, type Json } from './yaml-encode.js';
 export interface Attachment {
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
+}
+
+/**
+ * How an EnvoyFilter reaches the proxies, where that differs from a WasmPlugin: on a waypoint,
+ * Istio 1.27+ match an EnvoyFilter's targetRefs only against the waypoint's Gateway (or its
+ * GatewayClass), never a Service; 1.22-1.26 ignore targetRefs and apply the filter to every proxy
+ * of the namespace, so there the waypoint's pods are selected by label. `chains` then names the
+ * waypoint filter chains of the targeted Services (inbound-vip|port|http|host), so the filter runs
+ * for those Services only.
+ */
+export interface EnvoyFilterAttachment extends Attachment {
+  chains?: string[];
 }
 
 /** How the callout cluster comes to exist on the proxy that runs the filter. */
@@ -52,6 +65,7 @@ export interface RenderModel {
   rootId: string;
   labels: Record<string, string>;
   attachment: Attachment;
+  envoyFilterAttachment: EnvoyFilterAttachment;
   callout: CalloutCluster;
   module: ModuleSource;
   filterConfig: Record<string, Json>;
@@ -100,6 +114,39 @@ function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
       return { selector: { [label]: name } };
     }
   }
+}
+
+function envoyFilterAttachment(
+  resolved: ResolvedValues,
+  mesh: Mesh,
+  given: Attachment,
+): EnvoyFilterAttachment {
+  const { shape, gateway, namespace, workloadPort, clusterDomain } = resolved.values;
+  if (shape !== 'waypoint') return given;
+  const refs = given.targetRefs ?? [];
+  const services = refs.filter((ref) => ref.kind === 'Service');
+  if (refs.some((ref) => ref.kind === 'ServiceEntry')) {
+    throw resolved.problem(
+      'targetRefs',
+      "an EnvoyFilter cannot be scoped to a ServiceEntry's chains on a waypoint; use --target ossm, or --target-ref Gateway/<waypoint>",
+    );
+  }
+  const gatewayRefs = refs.filter((ref) => ref.kind === 'Gateway' || ref.kind === 'GatewayClass');
+  const waypoints: TargetRef[] =
+    gatewayRefs.length > 0 ? gatewayRefs : [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name: gateway! }];
+  const chains =
+    services.length > 0
+      ? services.map((s) => `inbound-vip|${workloadPort}|http|${s.name}.${namespace}.svc.${clusterDomain}`)
+      : undefined;
+  if (mesh.features.envoyFilterTargetRefs) return { targetRefs: waypoints, chains };
+  const byName = waypoints.filter((ref) => ref.kind === 'Gateway');
+  if (byName.length !== 1) {
+    throw resolved.problem(
+      ['targetRefs', 'meshVersion'],
+      `${mesh.version.id} ignores EnvoyFilter targetRefs, so meshwasm selects the waypoint's pods by label and needs exactly one Gateway/<waypoint>; or use --mesh-version ${firstVersionWith('envoyFilterTargetRefs')}`,
+    );
+  }
+  return { selector: { [gatewayNameLabel(mesh)]: byName[0].name }, chains };
 }
 
 function calloutCluster(resolved: ResolvedValues, mesh: Mesh): CalloutCluster {
@@ -238,6 +285,7 @@ export function buildModel(resolved: ResolvedValues): RenderModel {
   const values = resolved.values;
   const callout = calloutCluster(resolved, mesh);
   const config = filterConfig(resolved, callout);
+  const attached = attachment(resolved, mesh);
   const base = {
     values,
     target: values.target,
@@ -247,7 +295,8 @@ export function buildModel(resolved: ResolvedValues): RenderModel {
     name: values.pluginName,
     rootId: ROOT_ID,
     labels: { 'app.kubernetes.io/managed-by': 'meshwasm' },
-    attachment: attachment(resolved, mesh),
+    attachment: attached,
+    envoyFilterAttachment: envoyFilterAttachment(resolved, mesh, attached),
     callout,
     module,
     filterConfig: config,

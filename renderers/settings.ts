@@ -139,6 +139,16 @@ export const SETTINGS: readonly Setting[] = [
     default: 'back-golang',
   },
   {
+    key: 'workloadPort',
+    flag: 'workload-port',
+    group: 'attachment',
+    flagKind: 'string',
+    summary:
+      "Service port of --workload: an EnvoyFilter on a waypoint is scoped to the waypoint's filter chain for that port of the Service.",
+    parse: t.integer(1, 65535, 'a port'),
+    default: 8442,
+  },
+  {
     key: 'selector',
     flag: 'selector',
     group: 'attachment',

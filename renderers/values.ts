@@ -17,6 +17,7 @@ export interface Values {
   shape: Shape;
   namespace: string;
   workload: string;
+  workloadPort: number;
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
   gateway?: string;
