@@ -164,6 +164,16 @@ export const SETTINGS: readonly Setting[] = [
     default: 'back-golang',
   },
   {
+    key: 'workloadPort',
+    flag: 'workload-port',
+    group: 'attachment',
+    flagKind: 'string',
+    summary:
+      "Service port of --workload: an EnvoyFilter on a waypoint is scoped to the waypoint's filter chain for that port of the Service.",
+    parse: t.integer(1, 65535, 'a port'),
+    default: 8442,
+  },
+  {
     key: 'selector',
     flag: 'selector',
     group: 'attachment',
@@ -187,20 +197,23 @@ export const SETTINGS: readonly Setting[] = [
     group: 'attachment',
     flagKind: 'string',
     summary:
-      'Gateway API Gateway: the target for --shape gateway-api, and the Gateway Envoy Gateway adds the callout cluster to.',
+      'Gateway API Gateway: the target for --shape gateway-api, the waypoint for --shape waypoint, and the Gateway Envoy Gateway adds the callout cluster to.',
     parse: t.dnsSubdomain,
-    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : undefined),
-    defaultText: 'eg for envoy-gateway',
+    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : v.shape === 'waypoint' ? 'waypoint' : undefined),
+    defaultText: 'eg for envoy-gateway, waypoint for --shape waypoint',
   },
   {
     key: 'gatewayNamespace',
     flag: 'gateway-namespace',
     group: 'attachment',
     flagKind: 'string',
-    summary: "Namespace of --gateway (Envoy Gateway's EnvoyPatchPolicy goes there).",
+    summary:
+      "Namespace of the gateway: the classic ingress gateway (--shape gateway), --gateway (--shape gateway-api), Envoy Gateway's EnvoyPatchPolicy. Istio only selects a gateway by resources in its own (or the root) namespace, so the WasmPlugin/EnvoyFilter goes there.",
     parse: t.dnsLabel,
-    derive: (v) => v.namespace,
-    defaultText: '<namespace>',
+    // istio-ingressgateway lives in istio-system in every standard install; other gateways are
+    // usually deployed next to the workload.
+    derive: (v) => (v.shape === 'gateway' && v.target !== 'envoy-gateway' ? 'istio-system' : v.namespace),
+    defaultText: 'istio-system for --shape gateway, else <namespace>',
   },
   {
     key: 'gatewayClass',
@@ -364,6 +377,15 @@ export const SETTINGS: readonly Setting[] = [
     summary:
       'Module checksum: the OCI manifest digest for --image, the sha256 of the .wasm for --url/--file.',
     parse: t.sha256,
+  },
+  {
+    key: 'moduleCa',
+    flag: 'module-ca',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      "CA bundle (a path inside the proxy container) that signs the --url host's certificate, for an EnvoyFilter's module-host cluster; default the system CAs.",
+    parse: t.line,
   },
   {
     key: 'pullSecret',

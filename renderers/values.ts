@@ -26,6 +26,7 @@ export interface Values {
   shape: Shape;
   namespace: string;
   workload: string;
+  workloadPort: number;
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
   gateway?: string;
@@ -55,6 +56,7 @@ export interface Values {
   url?: string;
   file?: string;
   sha256?: string;
+  moduleCa?: string;
   pullSecret?: string;
   pullPolicy?: string;
   /** Seconds, the overall deadline of pinning --image. */
