@@ -29,7 +29,6 @@ const concurrency = Number(values.concurrency);
 const MiB = 1024 * 1024;
 const oneMiB = Buffer.alloc(MiB, 97);
 let calloutN = 0;
-const late = new Set();
 const calloutServer = http.createServer((req, res) => {
   req.resume();
   const kind = process.env.SOAK_ONLY_OK ? 0 : calloutN++ % 14;
