@@ -138,7 +138,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         port: upstream.port || 80,
         method,
         path,
-        headers: [...toRaw(headers), 'host', authority],
+        // The router tells the upstream how long it will wait (Envoy adds this header after the
+        // filters ran, so they never see it).
+        headers: [
+          ...toRaw(headers),
+          'host',
+          authority,
+          ...(routeTimeoutMs > 0 ? ['x-envoy-expected-rq-timeout-ms', String(routeTimeoutMs)] : []),
+        ],
         setHost: false,
       });
       upstreamReq = ur;
@@ -210,7 +217,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       responseHeaders: (h, eos) => {
         if (res.headersSent || res.destroyed) return;
         const status = Number(h.find(([k]) => k === ':status')?.[1] ?? 502);
-        res.writeHead(status, toRaw(h));
+        // What the HCM and the HTTP/1 codec add after the filters: `server: envoy` (overwriting
+        // the upstream's), and for a headers-only response an explicit content-length: 0 instead
+        // of chunked framing (not for 1xx/204/304 or the answer to a HEAD).
+        const raw = toRaw(h.filter(([k]) => k !== 'server'));
+        raw.push('server', 'envoy');
+        const bodiless = status < 200 || status === 204 || status === 304 || req.method === 'HEAD';
+        if (eos && !bodiless && !h.some(([k]) => k === 'content-length')) raw.push('content-length', '0');
+        res.writeHead(status, raw);
         if (eos) res.end();
       },
       responseData: (data, eos) => {
