@@ -45,8 +45,11 @@ export interface Engine {
 
 const HOST_LEVELS: FilterLog['level'][] = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
 
-/** Envoy's line for a module's proxy_log: `[level][wasm] wasm log <plugin> <root> <vm>: message`. */
-const ENVOY_WASM_LOG = /^\[(\w+)\]\[wasm\] wasm log [^:]*: (.*)$/;
+/**
+ * Envoy's wasm component lines: a module's proxy_log is `[level][wasm] wasm log <names>: message`,
+ * what Envoy itself says about the VM (e.g. a trap) is `[level][wasm] message`.
+ */
+const ENVOY_WASM_LOG = /^\[(\w+)\]\[wasm\] (?:wasm log [^:]*: )?(.*)$/;
 
 /** The envoy binary, or undefined (the caller decides whether that is a skip or a failure). */
 export function envoyPath(): string | undefined {
