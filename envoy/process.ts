@@ -28,6 +28,11 @@ export interface EnvoyOptions {
   onLog?: (line: string) => void;
   /** How long to wait for /ready (default 15 s). */
   readyTimeoutMs?: number;
+  /**
+   * --file-flush-interval-msec: access logs (stderr ones too) are written in batches this far
+   * apart (Envoy's default is 10 s; 0 leaves Envoy's default). Set it low to see each line live.
+   */
+  logFlushIntervalMs?: number;
 }
 
 export interface EnvoyInstance {
@@ -139,6 +144,13 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyInstance> 
     adminPath,
   ];
   if (options.componentLogLevel) args.push('--component-log-level', options.componentLogLevel);
+  if (options.logFlushIntervalMs)
+    args.push(
+      '--file-flush-interval-msec',
+      String(options.logFlushIntervalMs),
+      '--file-flush-min-size-kb',
+      '0',
+    );
   const child = spawn(envoy, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   killOnExit(child);
 

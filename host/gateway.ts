@@ -27,6 +27,17 @@ export interface GatewayOptions {
   listen?: { port?: number; host?: string };
   /** Route timeout for the upstream request (Envoy's default is 15 s); 0 = none. */
   routeTimeoutMs?: number;
+  /** Called once per exchange when it is over (what an access log line says). */
+  onExchange?: (exchange: Exchange) => void;
+}
+
+export interface Exchange {
+  method: string;
+  path: string;
+  /** The status sent to the client; 0 if none was (the client went away first). */
+  status: number;
+  durationMs: number;
+  requestId: string;
 }
 
 export interface Gateway {
@@ -86,6 +97,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       protocol: `HTTP/${req.httpVersion}`,
     });
     let finished = false;
+    const startedAt = process.hrtime.bigint();
+    let sentStatus = 0;
     let upstreamReq: http.ClientRequest | undefined;
     let upstreamTimer: NodeJS.Timeout | undefined;
     let responseStarted = false;
@@ -96,6 +109,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (upstreamTimer) clearTimeout(upstreamTimer);
       upstreamReq?.destroy();
       host.completeHttpContext(id);
+      opts.onExchange?.({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        status: sentStatus,
+        durationMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
+        requestId: headers.find(([k]) => k === 'x-request-id')?.[1] ?? '',
+      });
     };
 
     /** Feeds a body stream into the filter one chunk behind, so the last chunk carries end_of_stream. */
@@ -225,6 +245,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         const bodiless = status < 200 || status === 204 || status === 304 || req.method === 'HEAD';
         if (eos && !bodiless && !h.some(([k]) => k === 'content-length')) raw.push('content-length', '0');
         res.writeHead(status, raw);
+        sentStatus = status;
         if (eos) res.end();
       },
       responseData: (data, eos) => {

@@ -96,6 +96,7 @@ t.test('waitForLog and a filter log line; a missing one times out', async (t) =>
     },
     envoyPath: envoy,
     componentLogLevel: 'wasm:info',
+    logFlushIntervalMs: 50,
     onLog: (line) => lines.push(line),
   });
   t.teardown(started.stop);
