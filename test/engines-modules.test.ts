@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { EnvoyStartError } from '../envoy/index.js';
 import { HostLoadError } from '../host/index.js';
-import { startUpstream } from './helpers/back-python.js';
+import { clientGet, startBackPython, startUpstream } from './helpers/back-python.js';
 import { requireComponent } from './helpers/components.js';
 import { ENGINES, type EngineName, startEngine } from './helpers/engines.js';
 import { PLUGIN_PATH } from './helpers/filter-host.js';
@@ -144,3 +144,50 @@ t.test('the host clock has sub-millisecond resolution, as Envoy reads the system
   const drift = Number(samples[0]! / 1_000_000n) - Date.now();
   t.ok(Math.abs(drift) < 1000, `close to the wall clock (${drift} ms)`);
 });
+
+t.test(
+  'a proxy-wasm-go-sdk module: headers, local reply, http_call, tick, shared data, metric',
+  async (t) => {
+    const wasmPath = requireComponent(t, 'go-sdk-module');
+    if (!wasmPath) return;
+    await onBoth(t, async (t, name) => {
+      const up = await startUpstream(t);
+      const back = await startBackPython(t);
+      const engine = await startEngine(t, name, {
+        wasmPath,
+        config: '',
+        upstream: up.url,
+        clusters: { back: back.url },
+      });
+      await new Promise((r) => setTimeout(r, 300)); // a few ticks
+      const first = await clientGet(engine.url, { 'x-who': 'alice' });
+      const second = await clientGet(engine.url, { 'x-who': 'bob' });
+      const denied = await clientGet(`${engine.url}/deny`);
+      t.equal(first.status, 200);
+      t.equal(first.headers['x-gosdk-callout'], '200 jumped', 'the http_call answer, in the callback');
+      t.equal(first.headers['x-gosdk-ticked'], 'yes', 'on_tick wrote shared data');
+      t.same([first.headers['x-gosdk-count'], second.headers['x-gosdk-count']], ['1', '2'], 'CAS counter');
+      t.equal(denied.status, 403);
+      t.equal(denied.body, 'denied by go');
+      t.same(
+        back.seen.map((s) => [s.method, s.url, s.headers['x-who'], s.body]),
+        [
+          ['POST', '/go', 'alice', 'from go'],
+          ['POST', '/go', 'bob', 'from go'],
+        ],
+      );
+      t.equal(up.seen.length, 2);
+      const metrics = await engine.metrics();
+      t.equal(metrics['gosdk.requests'], 3);
+      const view = (r: typeof first) => {
+        const { date: _d, 'x-envoy-upstream-service-time': _u, ...headers } = r.headers;
+        return { status: r.status, headers, body: r.body };
+      };
+      const callout = back.seen.map((s) => {
+        const { connection: _c, ...headers } = s.headers;
+        return { method: s.method, url: s.url, headers, body: s.body };
+      });
+      return { first: view(first), second: view(second), denied: view(denied), callout, metrics };
+    });
+  },
+);

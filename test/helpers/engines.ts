@@ -109,6 +109,9 @@ async function startReal(setup: EngineSetup, pluginConfig: string): Promise<Engi
     },
     envoyPath: envoyPath(),
     componentLogLevel: 'wasm:trace',
+    // V8 compiles a big module (the Go SDK's is 2.7 MB) for each VM copy before /ready; on a loaded
+    // CI machine that can take a while.
+    readyTimeoutMs: 60_000,
   });
   const metrics = async () => Object.fromEntries(wasmMetrics(await envoy.stats()));
   return {
