@@ -12,7 +12,7 @@ import { clientGet, startBackPython, startUpstream } from './helpers/back-python
 import { requireComponent } from './helpers/components.js';
 import { ENGINES, type EngineName, startEngine } from './helpers/engines.js';
 import { PLUGIN_PATH } from './helpers/filter-host.js';
-import { ProxyModuleBuilder } from './helpers/wasm-fixtures.js';
+import { ProxyModuleBuilder, slot } from './helpers/wasm-fixtures.js';
 
 function moduleFile(name: string, bytes: Uint8Array): string {
   const file = join(mkdtempSync(join(tmpdir(), 'meshwasm-engines-')), `${name}.wasm`);
@@ -91,6 +91,65 @@ t.test('a gRPC local reply: grpc-status, and grpc-message escaped as Envoy escap
     const { date: _, ...headers } = res.headers;
     return { status: res.status, headers, body: res.body };
   });
+});
+
+/** A module whose callout is `method` with no body and, optionally, a content-length of its own. */
+function bodilessCalloutModule(method: string, contentLength?: string): string {
+  const b = new ProxyModuleBuilder();
+  b.callback('proxy_on_context_create');
+  const headers: Array<[string, string]> = [
+    [':method', method],
+    [':path', '/bodiless'],
+    [':authority', 'back'],
+  ];
+  if (contentLength !== undefined) headers.push(['content-length', contentLength]);
+  b.callback(
+    'proxy_on_request_headers',
+    [
+      {
+        call: 'proxy_http_call',
+        args: [b.data('back'), b.pairs(headers), b.data(''), b.data(''), 1000, slot(1)],
+      },
+    ],
+    0,
+  );
+  b.callback('proxy_on_http_call_response', []);
+  return moduleFile(`bodiless-${method}`, b.build());
+}
+
+t.test('a body-less callout: content-length as Envoy frames it, and the one the guest set', async (t) => {
+  const cases: Array<[string, string | undefined, string | undefined]> = [
+    ['POST', undefined, '0'],
+    ['PUT', undefined, '0'],
+    ['DELETE', undefined, undefined],
+    ['GET', undefined, undefined],
+    ['POST', '0', '0'],
+  ];
+  for (const [method, set, expected] of cases) {
+    await t.test(`${method}${set === undefined ? '' : ` with content-length: ${set}`}`, async (t) => {
+      const wasmPath = bodilessCalloutModule(method, set);
+      await onBoth(t, async (t, name) => {
+        const up = await startUpstream(t);
+        const back = await startBackPython(t);
+        const engine = await startEngine(t, name, {
+          wasmPath,
+          config: '',
+          upstream: up.url,
+          clusters: { back: back.url },
+        });
+        t.equal((await clientGet(engine.url)).status, 200);
+        await back.arrived(1);
+        const seen = back.seen[0]!;
+        t.equal(seen.headers['content-length'], expected);
+        t.equal(seen.headers['transfer-encoding'], undefined, 'never chunked');
+        return {
+          method: seen.method,
+          cl: seen.headers['content-length'],
+          te: seen.headers['transfer-encoding'],
+        };
+      });
+    });
+  }
 });
 
 t.test('a trap in on_request_headers: 503 and the same log line', async (t) => {
