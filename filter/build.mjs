@@ -12,10 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
-// asc resolves ~lib/<package> from node_modules under its base directory, which defaults to the
-// working directory: the package's own root makes `meshwasm build` work from any folder (npm link).
-const PACKAGE_ROOT = path.dirname(FILTER_DIR);
-export const SIZE_BUDGET = 24 * 1024;
+export const SIZE_BUDGET = 32 * 1024;
 
 /**
  * Compiles one AssemblyScript entry with filter/asconfig.json (target release): the filter's
@@ -34,15 +31,13 @@ export async function compileAssemblyScript({ entry, outFile, quiet = false }) {
   };
   const { error } = await asc.main(
     [
-      path.resolve(entry),
-      '--baseDir',
-      PACKAGE_ROOT,
+      entry,
       '--config',
       path.join(FILTER_DIR, 'asconfig.json'),
       '--target',
       'release',
       '--outFile',
-      path.resolve(outFile),
+      outFile,
       '--noColors',
     ],
     { stdout: sink, stderr: sink },

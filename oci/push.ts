@@ -19,8 +19,6 @@ export interface PushOptions {
   credentials?: CredentialOptions;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  /** Overall deadline of the whole push (every request, the read-back included). */
-  deadlineMs?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -50,7 +48,7 @@ async function readBack(
   const verified = await verifyIstioImage({
     manifest: remote.data,
     contentType: remote.mediaType,
-    fetchBlob: (d) => client.getBlob(ref.repository, d.digest, 'pull,push', d.size),
+    fetchBlob: (d) => client.getBlob(ref.repository, d.digest, 'pull,push'),
   });
   if (sha256Hex(verified.wasm) !== image.wasmSha256) {
     throw new OciError(

@@ -19,7 +19,7 @@ export function renderTarget(model: RenderModel): RenderedDocument[] {
         namespace: model.namespace,
         labels: model.labels,
         annotations: provision.annotations,
-        attachment: model.envoyFilterAttachment,
+        attachment: model.attachment,
         configPatches: provision.patches,
       }),
     );

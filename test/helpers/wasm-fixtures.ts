@@ -26,8 +26,7 @@ export type Step =
   | { call: string; args: Arg[]; store?: number }
   | { log: string; level?: number }
   | { storeParam: number; at: number }
-  | { trap: true }
-  | { loopForever: true };
+  | { trap: true };
 
 export type Ret = number | { load: number };
 
@@ -195,8 +194,6 @@ export class ProxyModuleBuilder {
     keyOf: (c: string) => string,
   ): number[] {
     if ('trap' in st) return op.unreachable();
-    // loop (br 0) end: a guest that never returns.
-    if ('loopForever' in st) return [0x03, 0x40, 0x0c, 0x00, 0x0b];
     if ('storeParam' in st) return [...op.i32Const(st.at), ...op.localGet(st.storeParam), ...op.i32Store()];
     if ('log' in st) {
       const d = this.data(st.log);
