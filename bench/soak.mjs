@@ -29,10 +29,10 @@ const concurrency = Number(values.concurrency);
 const MiB = 1024 * 1024;
 const oneMiB = Buffer.alloc(MiB, 97);
 let calloutN = 0;
-const late = new Set();
 const calloutServer = http.createServer((req, res) => {
   req.resume();
-  const kind = process.env.SOAK_ONLY_OK ? 0 : calloutN++ % 14;
+  const n = calloutN++;
+  const kind = n % 14;
   if (kind === 0) res.end('ok');
   else if (kind === 1) res.writeHead(500).end('no');
   else if (kind === 2) req.socket.destroy();
@@ -41,7 +41,7 @@ const calloutServer = http.createServer((req, res) => {
     res.write('x');
     setImmediate(() => req.socket.destroy());
   } else if (kind === 4) res.end(oneMiB);
-  else if (kind === 5 && calloutN % 140 === 5) {
+  else if (kind === 5 && n % 140 === 5) {
     // Rarely: 33 MiB, written in 1 MiB pieces as the client drains them.
     res.writeHead(200, { 'content-length': String(33 * MiB) });
     let left = 33;

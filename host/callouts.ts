@@ -68,6 +68,8 @@ export class HttpCallouts {
   constructor(
     private readonly vm: GuestCalls,
     clusters: Record<string, string>,
+    /** The clusters' circuit_breakers max_requests (Envoy's default unless a test sets it). */
+    private readonly maxRequests = MAX_REQUESTS_PER_CLUSTER,
   ) {
     for (const [name, url] of Object.entries(clusters)) {
       this.clusterUrls.set(
@@ -137,7 +139,7 @@ export class HttpCallouts {
     if (target !== 'manual') {
       // Envoy's circuit breaker (max_requests) and its codec's header check refuse a callout at
       // once when an idle connection is there (see hasIdleConnection), else with a later 503.
-      const overflow = (this.inFlight.get(cluster) ?? 0) >= MAX_REQUESTS_PER_CLUSTER;
+      const overflow = (this.inFlight.get(cluster) ?? 0) >= this.maxRequests;
       if (overflow) this.overflows.set(cluster, (this.overflows.get(cluster) ?? 0) + 1);
       if (overflow || refusedRequestHeader(headers.toArray()) !== undefined) {
         if (this.agent && hasIdleConnection(this.agent, target)) return WasmResult.InternalFailure;

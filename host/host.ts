@@ -77,6 +77,8 @@ export interface HostOptions {
   environment?: Record<string, string>;
   /** Defaults for stream info (source/destination address, protocol). */
   streamInfo?: StreamInfoOptions;
+  /** Circuit breaker max_requests per cluster (default Envoy's 1024). */
+  maxRequestsPerCluster?: number;
   /** Stop guest code that does not return (after timeoutMs, or on SIGINT); see GuestWatchdog. */
   guestWatchdog?: GuestWatchdog;
 }
@@ -189,7 +191,7 @@ export class ProxyWasmHost {
         protocol: opts.streamInfo?.protocol ?? 'HTTP/1.1',
       },
     });
-    this.callouts = new HttpCallouts(this.vm, opts.clusters ?? {});
+    this.callouts = new HttpCallouts(this.vm, opts.clusters ?? {}, opts.maxRequestsPerCluster);
 
     // Instantiation runs the start section; no Envoy context is current then, so only the
     // start-time host calls are allowed.

@@ -36,8 +36,13 @@ export {
   UPSTREAM_TIMEOUT_BODY,
   CONNECT_FAILURE_BODY,
   CONNECTION_TERMINATION_BODY,
+  CALLOUT_RESPONSE_BUFFER_LIMIT,
+  OVERFLOW_BODY,
+  PROTOCOL_ERROR_BODY,
   type CalloutResponse,
 } from './http-call.js';
 export type { StreamSink, StreamInfoOptions } from './stream.js';
 export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export type { GuestWatchdog } from './guest-calls.js';
+export { MAX_REQUESTS_PER_CLUSTER, HISTORY_BYTES } from './callouts.js';
+export { MAX_REQUEST_HEADERS } from './gateway.js';

@@ -74,24 +74,42 @@ export function hostileModule(kind: HostileCase): Uint8Array {
 }
 
 /**
- * A module whose every request makes one callout to cluster "rec" with the given headers and
- * then continues (async). It logs proxy_http_call's result as that many '#' after "call result:",
- * and "callout response" + '#' x header count when the response arrives.
+ * A module whose every request makes one callout to cluster "rec" per header list given (with
+ * `body`), then continues (async). It logs each proxy_http_call result as that many '#' after
+ * "call result:", and for each response "callout response" + '#' x header count, its :status
+ * and its body.
  */
-export function calloutModule(headers: Array<[string, string]>): Uint8Array {
+export function calloutModule(
+  headers: Array<[string, string]>,
+  ...more: Array<Array<[string, string]>>
+): Uint8Array {
+  return calloutsModule([headers, ...more]);
+}
+
+export function calloutsModule(calls: Array<Array<[string, string]>>, body = ''): Uint8Array {
   const b = new ProxyModuleBuilder();
   const hashes = b.data('#'.repeat(32));
+  const cluster = b.data('rec');
+  const bodyRef = b.data(body);
+  const empty = b.data('');
+  // Identical header lists share one data segment (the fixture's data area is small).
+  const refs = new Map<string, ReturnType<typeof b.pairs>>();
+  const pairsOf = (h: Array<[string, string]>) => {
+    const key = JSON.stringify(h);
+    if (!refs.has(key)) refs.set(key, b.pairs(h));
+    return refs.get(key)!;
+  };
   b.callback(
     'proxy_on_request_headers',
-    [
+    calls.flatMap((headers) => [
       {
         call: 'proxy_http_call',
-        args: [b.data('rec'), b.pairs(headers), b.data(''), b.data(''), 2000, slot(1)],
+        args: [cluster, pairsOf(headers), bodyRef, empty, 2000, slot(1)],
         store: slot(0),
       },
       { log: 'call result:' },
       { call: 'proxy_log', args: [2, hashes.ptr, { load: slot(0) }], store: slot(2) },
-    ],
+    ]),
     0,
   );
   b.callback('proxy_on_http_call_response', [
