@@ -76,6 +76,9 @@ func main() {
 	// Istio logs every config event at info; only problems belong on stderr here.
 	opts := log.DefaultOptions()
 	opts.SetDefaultOutputLevel(log.OverrideScopeName, log.WarnLevel)
+	// stdout carries the JSON document only.
+	opts.OutputPaths = []string{"stderr"}
+	opts.ErrorOutputPaths = []string{"stderr"}
 	_ = log.Configure(opts)
 
 	var specs []proxySpec
