@@ -36,11 +36,18 @@ export function componentPath(name: string, onPath: string = name): string | und
   return undefined;
 }
 
+/** What every test does when something it runs is missing: fail under CI, skip with `why` elsewhere. */
+export function missingPrerequisite(t: Tap, why: string): void {
+  if (process.env.CI) t.fail(`${why}; CI must install it`);
+  else t.skip(why, () => {});
+}
+
 export function requireComponent(t: Tap, name: string, onPath: string = name): string | undefined {
   const found = componentPath(name, onPath);
   if (found) return found;
-  const why = `${name} not found (set ${overrideVariable(name)}, or run scripts/components.sh ${name})`;
-  if (process.env.CI) t.fail(`${why}; CI must install it`);
-  else t.skip(why, () => {});
+  missingPrerequisite(
+    t,
+    `${name} not found (set ${overrideVariable(name)}, or run scripts/components.sh ${name})`,
+  );
   return undefined;
 }
