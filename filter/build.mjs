@@ -12,7 +12,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const FILTER_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const SIZE_BUDGET = 32 * 1024;
+// asc resolves ~lib/<package> from node_modules under its base directory, which defaults to the
+// working directory: the package's own root makes `meshwasm build` work from any folder (npm link).
+const PACKAGE_ROOT = path.dirname(FILTER_DIR);
+export const SIZE_BUDGET = 24 * 1024;
 
 /**
  * Compiles one AssemblyScript entry with filter/asconfig.json (target release): the filter's
@@ -31,13 +34,15 @@ export async function compileAssemblyScript({ entry, outFile, quiet = false }) {
   };
   const { error } = await asc.main(
     [
-      entry,
+      path.resolve(entry),
+      '--baseDir',
+      PACKAGE_ROOT,
       '--config',
       path.join(FILTER_DIR, 'asconfig.json'),
       '--target',
       'release',
       '--outFile',
-      outFile,
+      path.resolve(outFile),
       '--noColors',
     ],
     { stdout: sink, stderr: sink },

@@ -11,12 +11,15 @@ import type { GuestCalls, HostFn } from './guest-calls.js';
 import { HeaderMap, lowerKey } from './header-map.js';
 import {
   type CalloutResponse,
+  OVERFLOW_BODY,
   UPSTREAM_TIMEOUT_BODY,
+  hasIdleConnection,
   parseClusterUrl,
   routerReply,
   sendCallout,
 } from './http-call.js';
 import { type Headers, decodePairs } from './pairs.js';
+import { refusedRequestHeader } from './wire.js';
 import {
   type CalloutRecord,
   type DeliveredResponse,
@@ -33,12 +36,29 @@ export interface CalloutReply {
   trailers?: Headers;
 }
 
+/** Envoy's default cluster circuit breaker: max_requests 1024 in flight per cluster. */
+export const MAX_REQUESTS_PER_CLUSTER = 1024;
+/** Finished callouts kept for inspection stop at this many bytes (bodies and headers), whatever the count. */
+export const HISTORY_BYTES = 16 * 1024 * 1024;
+
+function recordBytes(r: CalloutRecord): number {
+  let n = r.body.length;
+  for (const [k, v] of r.headers) n += k.length + v.length;
+  for (const [k, v] of r.trailers) n += k.length + v.length;
+  return n;
+}
+
 export class HttpCallouts {
   /** Tokens are per VM: 4, 8, 12, ... (cpp-host nextHttpCallId). */
   private nextHttpCallId = 0;
   /** Every callout still inspectable: pending ones plus recent history (see historyLimits). */
   private readonly callouts = new Map<number, CalloutRecord>();
   private doneCallouts: number[] = [];
+  private doneBytes = 0;
+  /** Real callouts dispatched and not yet finished, per cluster (the circuit breaker's rq_open). */
+  private readonly inFlight = new Map<string, number>();
+  /** Per cluster: requests refused by the circuit breaker (Envoy's upstream_rq_active_overflow). */
+  private readonly overflows = new Map<string, number>();
   /** Real-network callouts not yet delivered (whenIdle waits for 0). */
   private realPending = 0;
   private idleWaiters: Array<() => void> = [];
@@ -113,6 +133,17 @@ export class HttpCallouts {
       // AsyncClient::send completed inline (e.g. no healthy upstream): handler erased, no callback.
       return WasmResult.InternalFailure;
     }
+    let localReply: CalloutResponse | undefined;
+    if (target !== 'manual') {
+      // Envoy's circuit breaker (max_requests) and its codec's header check refuse a callout at
+      // once when an idle connection is there (see hasIdleConnection), else with a later 503.
+      const overflow = (this.inFlight.get(cluster) ?? 0) >= MAX_REQUESTS_PER_CLUSTER;
+      if (overflow) this.overflows.set(cluster, (this.overflows.get(cluster) ?? 0) + 1);
+      if (overflow || refusedRequestHeader(headers.toArray()) !== undefined) {
+        if (this.agent && hasIdleConnection(this.agent, target)) return WasmResult.InternalFailure;
+        if (overflow) localReply = routerReply(503, OVERFLOW_BODY, [['x-envoy-overloaded', 'true']]);
+      }
+    }
     const record: CalloutRecord = {
       token,
       cluster,
@@ -127,14 +158,22 @@ export class HttpCallouts {
     root.pending.set(token, record);
     if (target !== 'manual') {
       this.realPending++;
+      this.inFlight.set(cluster, (this.inFlight.get(cluster) ?? 0) + 1);
+      const leave = () => this.inFlight.set(cluster, this.inFlight.get(cluster)! - 1);
       this.agent ??= new http.Agent({ keepAlive: true });
       record.cancel = sendCallout(
         target,
         this.agent,
-        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs },
+        { headers: record.headers, body, trailers, timeoutMs: record.timeoutMs, localReply },
         {
-          success: (resp) => this.networkDone(() => this.deliverSuccess(root, token, resp)),
-          failure: () => this.networkDone(() => this.deliverFailure(root, token)),
+          success: (resp) => {
+            leave();
+            this.networkDone(() => this.deliverSuccess(root, token, resp));
+          },
+          failure: () => {
+            leave();
+            this.networkDone(() => this.deliverFailure(root, token));
+          },
         },
       );
     }
@@ -216,12 +255,27 @@ export class HttpCallouts {
 
   private finishCallout(root: RootLikeContext, record: CalloutRecord): void {
     record.pending = false;
+    // The cancel closure holds the client request, its socket and the response chunks.
+    record.cancel = undefined;
     root.pending.delete(record.token);
     this.doneCallouts.push(record.token);
+    this.doneBytes += recordBytes(record);
     const keep = historyLimits(this.vm.traceOn).callouts;
-    if (this.doneCallouts.length > keep) {
-      for (const t of this.doneCallouts.splice(0, keep / 2)) this.callouts.delete(t);
+    if (this.doneCallouts.length > keep || this.doneBytes > HISTORY_BYTES) {
+      // Drop the older half by count, then the oldest until the bytes fit.
+      let drop = this.doneCallouts.length > keep ? keep / 2 : 0;
+      let bytes = this.doneBytes;
+      for (let i = 0; i < drop; i++) bytes -= recordBytes(this.callouts.get(this.doneCallouts[i]!)!);
+      while (bytes > HISTORY_BYTES && drop < this.doneCallouts.length - 1)
+        bytes -= recordBytes(this.callouts.get(this.doneCallouts[drop++]!)!);
+      for (const t of this.doneCallouts.splice(0, drop)) this.callouts.delete(t);
+      this.doneBytes = bytes;
     }
+  }
+
+  /** Envoy's cluster.NAME.upstream_rq_active_overflow: callouts the circuit breaker refused. */
+  overflowCount(cluster: string): number {
+    return this.overflows.get(cluster) ?? 0;
   }
 
   list(filter?: { contextId?: number; pending?: boolean }): HttpCallout[] {
@@ -251,6 +305,7 @@ export class HttpCallouts {
     if (r.cancel) {
       r.cancel();
       r.cancel = undefined;
+      this.inFlight.set(r.cluster, this.inFlight.get(r.cluster)! - 1);
       this.networkDone(() => undefined);
     }
     return r;
@@ -294,6 +349,7 @@ export class HttpCallouts {
       r.pending = false;
     }
     this.vm.root.pending.clear();
+    this.inFlight.clear();
     this.realPending = 0;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

@@ -12,12 +12,16 @@ import { type HostOptions, ProxyWasmHost } from './host.js';
 import {
   CONNECTION_TERMINATION_BODY,
   CONNECT_FAILURE_BODY,
+  PROTOCOL_ERROR_BODY,
   UPSTREAM_TIMEOUT_BODY,
+  openRequest,
   requestTarget,
   routerReply,
 } from './http-call.js';
 import type { Headers } from './pairs.js';
+import { RawResponse } from './raw-response.js';
 import type { StreamSink } from './stream.js';
+import { fromWire, nodeWritable, refusedRequestHeader, toWire } from './wire.js';
 
 export interface GatewayOptions {
   /** A started host, or options to start one (the gateway then owns and shuts it down). */
@@ -46,23 +50,55 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
+/** Envoy's HCM default for common_http_protocol_options.max_headers_count. */
+export const MAX_REQUEST_HEADERS = 100;
+const TOO_MANY_HEADERS_BODY = 'Request Header Fields Too Large';
+const MISSING_STATUS_BODY = 'missing required header: :status';
+
 function rawToPairs(raw: string[]): Headers {
   const out: Headers = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const k = raw[i]!.toLowerCase();
-    if (!HOP_BY_HOP.has(k)) out.push([k, raw[i + 1]!]);
+    if (!HOP_BY_HOP.has(k)) out.push([k, fromWire(raw[i + 1]!)]);
   }
   return out;
 }
 
 function toRaw(headers: Headers): string[] {
   const out: string[] = [];
-  for (const [k, v] of headers) if (k.charCodeAt(0) !== 58) out.push(k, v);
+  for (const [k, v] of headers) if (k.charCodeAt(0) !== 58) out.push(k, toWire(v));
   return out;
 }
 
+/**
+ * :authority and :path as Envoy's HTTP/1 codec derives them: an absolute-form target
+ * (`GET http://host/p HTTP/1.1`) gives its host as :authority (the Host header loses) and its
+ * path and query as :path, never the whole URL.
+ */
+function requestLine(url: string, hostHeader: string | undefined): { authority: string; path: string } {
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (!absolute) return { authority: hostHeader ?? '', path: url };
+  const rest = absolute[2]!.replace(/#.*$/, '');
+  return { authority: absolute[1]!, path: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+function directReply(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-length': Buffer.byteLength(body),
+    'content-type': 'text/plain',
+    connection: 'close',
+  });
+  res.end(body);
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const upstream = new URL(opts.upstream);
+  let upstream: URL;
+  try {
+    upstream = new URL(opts.upstream);
+  } catch {
+    // The value is not echoed: a malformed URL may still hold credentials.
+    throw new Error('upstream: not a valid URL; give http://HOST:PORT, e.g. http://127.0.0.1:8080');
+  }
   if (upstream.protocol !== 'http:')
     throw new Error(`upstream: only http:// is supported (got '${opts.upstream}')`);
   const owned = !(opts.host instanceof ProxyWasmHost);
@@ -71,14 +107,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const routeTimeoutMs = opts.routeTimeoutMs ?? 15_000;
   const agent = new http.Agent({ keepAlive: true });
   const sockets = new Set<Socket>();
+  let closed = false;
 
   const server = http.createServer((req, res) => handle(req, res));
+  // Node would drop headers beyond its own count silently; count them ourselves (Envoy: 431).
+  server.maxHeadersCount = 0;
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS) {
+      // The codec refuses the request before any filter sees it.
+      directReply(res, 431, TOO_MANY_HEADERS_BODY);
+      req.resume();
+      return;
+    }
     const sock = req.socket;
     const id = host.initializeHttpContext({
       source: `${sock.remoteAddress}:${sock.remotePort}`,
@@ -89,13 +134,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let upstreamReq: http.ClientRequest | undefined;
     let upstreamTimer: NodeJS.Timeout | undefined;
     let responseStarted = false;
+    /** Set when the response is written raw (see RawResponse) or replaced by the HCM's own 502. */
+    let raw: RawResponse | undefined;
+    let replaced = false;
 
     const complete = () => {
       if (finished) return;
       finished = true;
       if (upstreamTimer) clearTimeout(upstreamTimer);
       upstreamReq?.destroy();
-      host.completeHttpContext(id);
+      // A connection the gateway's close() cut may report after the host has shut down.
+      if (!closed) host.completeHttpContext(id);
     };
 
     /** Feeds a body stream into the filter one chunk behind, so the last chunk carries end_of_stream. */
@@ -132,14 +181,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const startUpstream = (headers: Headers, eos: boolean) => {
       const { method, path, authority } = requestTarget(upstream, headers);
       const started = Date.now();
-      const ur = http.request({
+      const refused = refusedRequestHeader(headers);
+      if (refused !== undefined) {
+        // The router's upstream codec refuses to encode it: a 503 local reply with the reason.
+        setImmediate(() => sendUpstreamError(503, refused));
+        return;
+      }
+      const ur = openRequest({
         agent,
         host: upstream.hostname,
         port: upstream.port || 80,
         method,
-        path,
-        headers: [...toRaw(headers), 'host', authority],
-        setHost: false,
+        path: toWire(path),
+        headers: [...toRaw(headers), 'host', toWire(authority)],
       });
       upstreamReq = ur;
       if (routeTimeoutMs > 0) {
@@ -151,6 +205,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       ur.on('response', (ures) => {
         if (finished) return;
+        if ((ures.statusCode ?? 0) < 100) {
+          // Envoy's codec rejects a status below 100 (e.g. `HTTP/1.1 099`): a protocol error.
+          upstreamReq = undefined;
+          ur.destroy();
+          if (upstreamTimer) clearTimeout(upstreamTimer);
+          sendUpstreamError(502, PROTOCOL_ERROR_BODY);
+          return;
+        }
         responseStarted = true;
         const h: Headers = [[':status', String(ures.statusCode ?? 502)], ...rawToPairs(ures.rawHeaders)];
         h.push(['x-envoy-upstream-service-time', String(Date.now() - started)]);
@@ -182,20 +244,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       });
       ur.on('error', (err: NodeJS.ErrnoException) => {
         if (upstreamTimer) clearTimeout(upstreamTimer);
-        if (finished) return;
+        if (finished || upstreamReq !== ur) return;
         if (responseStarted) {
           res.destroy();
           return;
         }
-        sendUpstreamError(
-          503,
-          err.code === 'ECONNREFUSED' ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY,
-        );
+        if (err.code?.startsWith('HPE_')) sendUpstreamError(502, PROTOCOL_ERROR_BODY);
+        else
+          sendUpstreamError(
+            503,
+            err.code === 'ECONNREFUSED' ? CONNECT_FAILURE_BODY : CONNECTION_TERMINATION_BODY,
+          );
       });
       if (eos) ur.end();
     };
 
-    const sink: StreamSink = {
+    const sink: StreamSink = guarded({
       requestHeaders: (h, eos) => startUpstream(h, eos),
       requestData: (data, eos) => {
         if (!upstreamReq) return;
@@ -208,19 +272,35 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         upstreamReq.end();
       },
       responseHeaders: (h, eos) => {
-        if (res.headersSent || res.destroyed) return;
-        const status = Number(h.find(([k]) => k === ':status')?.[1] ?? 502);
-        res.writeHead(status, toRaw(h));
-        if (eos) res.end();
+        if (res.headersSent || res.destroyed || raw || replaced) return;
+        const status = h.find(([k]) => k === ':status')?.[1];
+        if (status === undefined || !/^[0-9]+$/.test(status)) {
+          // The HCM checks :status after the filters ran and answers 502 itself.
+          replaced = true;
+          directReply(res, 502, MISSING_STATUS_BODY);
+          return;
+        }
+        const wire = toRaw(h);
+        let writable = Number(status) >= 100 && Number(status) <= 999;
+        for (let i = 0; writable && i < wire.length; i += 2) writable = nodeWritable(wire[i]!, wire[i + 1]!);
+        if (writable) {
+          // Envoy's reason phrase for a code it does not know is "Unknown".
+          res.writeHead(Number(status), http.STATUS_CODES[status] ?? 'Unknown', wire);
+          if (eos) res.end();
+        } else {
+          raw = new RawResponse(res.socket!, status, h, eos);
+        }
       },
       responseData: (data, eos) => {
-        if (res.destroyed) return;
+        if (res.destroyed || replaced) return;
+        if (raw) return raw.data(data, eos);
         if (data.length > 0) res.write(data);
         if (eos) res.end();
       },
       responseTrailers: (t) => {
-        if (res.destroyed) return;
-        res.addTrailers(Object.fromEntries(t));
+        if (res.destroyed || replaced) return;
+        if (raw) return raw.trailers(t);
+        res.addTrailers(t.map(([k, v]) => [k, toWire(v)] as [string, string]));
         res.end();
       },
       localReplyStarted: () => {
@@ -232,15 +312,42 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         upstreamReq?.destroy();
         res.destroy();
       },
-    };
+    });
+    /**
+     * Whatever one exchange makes Node throw (a trailer it refuses, a socket gone mid-write) resets
+     * that stream only, as Envoy resets a stream its codec cannot encode; the gateway keeps serving.
+     */
+    function guarded(s: StreamSink): StreamSink {
+      const wrap =
+        <A extends unknown[]>(fn: (...a: A) => void) =>
+        (...a: A) => {
+          try {
+            fn(...a);
+          } catch {
+            upstreamReq?.destroy();
+            res.destroy();
+          }
+        };
+      return {
+        requestHeaders: wrap(s.requestHeaders),
+        requestData: wrap(s.requestData),
+        requestTrailers: wrap(s.requestTrailers),
+        responseHeaders: wrap(s.responseHeaders),
+        responseData: wrap(s.responseData),
+        responseTrailers: wrap(s.responseTrailers),
+        localReplyStarted: wrap(s.localReplyStarted),
+        reset: wrap(s.reset),
+      };
+    }
     host.attachStreamSink(id, sink);
 
     res.on('close', complete);
 
     // Envoy's HCM view of the request headers.
+    const target = requestLine(req.url ?? '/', req.headers.host);
     const headers: Headers = [
-      [':authority', req.headers.host ?? ''],
-      [':path', req.url ?? '/'],
+      [':authority', fromWire(target.authority)],
+      [':path', fromWire(target.path)],
       [':method', req.method ?? 'GET'],
       [':scheme', 'http'],
       ...rawToPairs(req.rawHeaders),
@@ -280,6 +387,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url: `http://${addr.address}:${addr.port}`,
     host,
     close: async () => {
+      closed = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

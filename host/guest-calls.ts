@@ -4,6 +4,7 @@
 // (DeferAfterCallActions), and the VM failing for good after a trap. Every host function and the
 // filter manager go through this one object, because that state is process-wide in the VM.
 
+import vm from 'node:vm';
 import { LogLevel, MALLOC_ALLOWED_HOSTCALLS } from './abi.js';
 import type { LogBook } from './logs.js';
 import type { GuestMemory } from './memory.js';
@@ -18,6 +19,19 @@ class HostTrap extends Error {}
 
 // Bounded so a long benchmark or dev session does not keep every call; the older half goes.
 const MAX_TRACE = 200_000;
+
+/**
+ * A stop for guest code that never returns. Envoy has none (a looping module hangs its worker
+ * thread), but `meshwasm dev` is a tool: the outermost guest call then runs under node:vm, whose
+ * watchdog terminates V8 execution (wasm included) after `timeoutMs` or on SIGINT. The VM then
+ * fails as after a trap. It costs a watchdog per outermost guest call, so it is opt-in.
+ */
+export interface GuestWatchdog {
+  timeoutMs?: number;
+  breakOnSigint?: boolean;
+}
+
+const WATCHED_CALL = new vm.Script('run()');
 
 export class GuestCalls {
   readonly vmContext = new RootLikeContext(0, 'vm');
@@ -48,6 +62,7 @@ export class GuestCalls {
     traceOn: boolean,
     /** Runs once when the VM fails (the host stops its tick timer). */
     private readonly onFail: () => void,
+    private readonly watchdog?: GuestWatchdog,
   ) {
     this.traceOn = traceOn;
     this.contexts.set(0, this.vmContext);
@@ -69,17 +84,42 @@ export class GuestCalls {
     if (this.traceOn) this.recordTrace(name, args);
     const savedCurrent = this.current;
     const savedEffective = this.effectiveId;
+    const watched = this.watchdog !== undefined && savedCurrent === null;
     this.current = ctx;
     this.effectiveId = 0;
     try {
-      const r = f(...args);
+      const r = watched ? this.watchedCall(f, args) : f(...args);
       return typeof r === 'number' ? r >>> 0 : 0;
     } catch (e) {
-      this.fail(name, e);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+        this.fail(name, new Error(`ran longer than the guest timeout (${this.watchdog!.timeoutMs} ms)`));
+      } else if (code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED') {
+        this.fail(name, new Error('interrupted by SIGINT'));
+        // The watchdog swallowed the signal; deliver it again so the process still stops on it.
+        setImmediate(() => process.kill(process.pid, 'SIGINT'));
+      } else {
+        this.fail(name, e);
+      }
       return 0;
     } finally {
       this.current = savedCurrent;
       this.effectiveId = savedEffective;
+    }
+  }
+
+  private watchContext: { run?: () => number | undefined } | undefined;
+
+  private watchedCall(f: GuestFn, args: number[]): number | undefined {
+    const context = (this.watchContext ??= vm.createContext({}) as { run?: () => number | undefined });
+    context.run = () => f(...args);
+    try {
+      return WATCHED_CALL.runInContext(context, {
+        timeout: this.watchdog!.timeoutMs,
+        breakOnSigint: this.watchdog!.breakOnSigint,
+      }) as number | undefined;
+    } finally {
+      context.run = undefined;
     }
   }
 

@@ -18,7 +18,7 @@ import {
 } from './abi.js';
 import { type Bytes, toBytes } from './bytes.js';
 import { GuestMemory } from './memory.js';
-import { type GuestFn, GuestCalls, type HostFn } from './guest-calls.js';
+import { type GuestFn, GuestCalls, type GuestWatchdog, type HostFn } from './guest-calls.js';
 import { type LogEntry, LogBook } from './logs.js';
 import { wasiFunction } from './wasi.js';
 import { type Action, FilterManager } from './filter-manager.js';
@@ -77,6 +77,8 @@ export interface HostOptions {
   environment?: Record<string, string>;
   /** Defaults for stream info (source/destination address, protocol). */
   streamInfo?: StreamInfoOptions;
+  /** Stop guest code that does not return (after timeoutMs, or on SIGINT); see GuestWatchdog. */
+  guestWatchdog?: GuestWatchdog;
 }
 
 export type { LogEntry } from './logs.js';
@@ -170,7 +172,7 @@ export class ProxyWasmHost {
   ) {
     this.abiVersion = abi;
     this.logs = new LogBook(opts.logSink);
-    this.vm = new GuestCalls(this.logs, opts.trace ?? true, () => this.stopTicks());
+    this.vm = new GuestCalls(this.logs, opts.trace ?? true, () => this.stopTicks(), opts.guestWatchdog);
     this.pluginConfig = toBytes(opts.pluginConfig);
     this.vmConfig = toBytes(opts.vmConfig);
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, v);
@@ -483,6 +485,11 @@ export class ProxyWasmHost {
   }
 
   /** Resolves once every real-network callout has been delivered. */
+  /** Envoy's cluster.NAME.upstream_rq_active_overflow: callouts refused by the circuit breaker (1024 in flight). */
+  getClusterOverflows(cluster: string): number {
+    return this.callouts.overflowCount(cluster);
+  }
+
   whenIdle(): Promise<void> {
     return this.callouts.whenIdle();
   }

@@ -11,12 +11,15 @@
 
 import http from 'node:http';
 import type { Headers } from './pairs.js';
+import { refusedRequestHeader, toWire } from './wire.js';
 
 export interface CalloutRequest {
   headers: Headers; // lower-cased, pseudo-headers included (:method, :path, :authority)
   body: Uint8Array;
   trailers: Headers;
   timeoutMs: number; // 0 = no timeout
+  /** A reply the router makes without sending anything (circuit-breaker overflow), delivered later. */
+  localReply?: CalloutResponse;
 }
 
 export interface CalloutResponse {
@@ -35,13 +38,54 @@ export const CONNECT_FAILURE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 export const CONNECTION_TERMINATION_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+export const OVERFLOW_BODY =
+  'upstream connect error or disconnect/reset before headers. reset reason: overflow';
+export const PROTOCOL_ERROR_BODY =
+  'upstream connect error or disconnect/reset before headers. reset reason: protocol error';
+
+/**
+ * Envoy's AsyncClient buffers a whole callout response up to 32 MiB (runtime key
+ * http.async_response_buffer_limit); past that it drains the data and resets the call, which the
+ * wasm filter sees as a failed callout ("reset").
+ */
+export const CALLOUT_RESPONSE_BUFFER_LIMIT = 32 * 1024 * 1024;
+
+// Node refuses request targets outside 0x21..0xff; Envoy sends them (a space in a path included).
+const NODE_BAD_PATH = /[^\u0021-\u00ff]/;
+
+/**
+ * http.request with a raw header list, also for a path Node's option check refuses: then the
+ * request is created with a placeholder path and given the real one before its head is written
+ * (Node writes the head on the first write when headers are passed as an object).
+ */
+export function openRequest(o: {
+  agent: http.Agent;
+  host: string;
+  port: string | number;
+  method: string;
+  path: string;
+  headers: string[];
+}): http.ClientRequest {
+  const base = { agent: o.agent, host: o.host, port: o.port, method: o.method, setHost: false };
+  if (!NODE_BAD_PATH.test(o.path)) return http.request({ ...base, path: o.path, headers: o.headers });
+  const byName: Record<string, string | string[]> = Object.create(null) as Record<string, string[]>;
+  for (let i = 0; i + 1 < o.headers.length; i += 2) {
+    const [k, v] = [o.headers[i]!, o.headers[i + 1]!];
+    const had = byName[k];
+    byName[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+  }
+  const req = http.request({ ...base, path: '/', headers: byName });
+  req.path = o.path;
+  return req;
+}
 
 /** A response the router generates itself (Envoy Utility::prepareLocalReply for plain HTTP). */
-export function routerReply(status: number, body: string): CalloutResponse {
+export function routerReply(status: number, body: string, extra: Headers = []): CalloutResponse {
   const bytes = Buffer.from(body);
   return {
     headers: [
       [':status', String(status)],
+      ...extra,
       ['content-length', String(bytes.length)],
       ['content-type', 'text/plain'],
     ],
@@ -92,6 +136,17 @@ export function requestTarget(
 }
 
 /**
+ * Whether the pool holds an idle connection to `target`. Envoy then attaches a new request at once,
+ * so a refusal (codec or circuit breaker) completes inside AsyncClient::send, which returns null:
+ * proxy_http_call gives InternalFailure and no callback follows. Without one, the refusal comes
+ * after a new connection is up, as a 503 delivered to on_http_call_response.
+ */
+export function hasIdleConnection(agent: http.Agent, target: URL): boolean {
+  const name = agent.getName({ host: target.hostname, port: Number(target.port) || 80 });
+  return (agent.freeSockets[name]?.length ?? 0) > 0;
+}
+
+/**
  * Starts the callout. Returns a function that cancels it silently (no handler is called), which is
  * what Envoy does to pending calls when the root context goes away.
  */
@@ -102,11 +157,25 @@ export function sendCallout(
   handlers: CalloutHandlers,
 ): () => void {
   const { method, path, authority } = requestTarget(target, req.headers);
-  const outHeaders: string[] = [];
-  for (const [k, v] of req.headers) {
-    if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, v);
+  const refused = refusedRequestHeader(req.headers);
+  const local = req.localReply ?? (refused === undefined ? undefined : routerReply(503, refused));
+  if (local !== undefined) {
+    // Envoy's upstream codec refuses the headers (or the pool overflows) once a new connection is
+    // up: the router answers 503 with the reason, after proxy_http_call has returned Ok.
+    let cancelled = false;
+    setImmediate(() => {
+      if (!cancelled) handlers.success(local);
+    });
+    return () => {
+      cancelled = true;
+    };
   }
-  outHeaders.push('host', authority, 'x-envoy-internal', 'true');
+  // Host takes :authority's place (first), as Envoy's HTTP/1 codec writes it.
+  const outHeaders: string[] = ['host', toWire(authority)];
+  for (const [k, v] of req.headers) {
+    if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, toWire(v));
+  }
+  outHeaders.push('x-envoy-internal', 'true');
   if (req.timeoutMs > 0) outHeaders.push('x-envoy-expected-rq-timeout-ms', String(req.timeoutMs));
   const hasTrailers = req.trailers.length > 0;
   if (req.body.length > 0 && !hasTrailers) outHeaders.push('content-length', String(req.body.length));
@@ -126,20 +195,37 @@ export function sendCallout(
     fn();
   };
 
-  const cr = http.request({
-    agent,
-    host: target.hostname,
-    port: target.port || 80,
-    method,
-    path,
-    headers: outHeaders,
-    setHost: false,
-  });
+  let cr: http.ClientRequest;
+  try {
+    cr = openRequest({
+      agent,
+      host: target.hostname,
+      port: target.port || 80,
+      method,
+      path: toWire(path),
+      headers: outHeaders,
+    });
+  } catch {
+    // Anything else Node's client refuses fails this callout only (a reset), never the VM.
+    const failLater = setImmediate(() => handlers.failure('reset'));
+    return () => clearImmediate(failLater);
+  }
 
   cr.on('response', (res) => {
     gotHeaders = true;
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    res.on('data', (c: Buffer) => {
+      if (settled) return;
+      buffered += c.length;
+      if (buffered > CALLOUT_RESPONSE_BUFFER_LIMIT) {
+        chunks = [];
+        cr.destroy();
+        finish(() => handlers.failure('reset'));
+        return;
+      }
+      chunks.push(c);
+    });
     res.on('end', () => {
       finish(() => {
         const headers: Headers = [[':status', String(res.statusCode ?? 0)]];
@@ -147,6 +233,7 @@ export function sendCallout(
         // The router stamps proxied responses with the upstream service time.
         headers.push(['x-envoy-upstream-service-time', String(Date.now() - started)]);
         const body = Buffer.concat(chunks);
+        chunks = [];
         handlers.success({
           headers,
           body: new Uint8Array(body.buffer, body.byteOffset, body.length),

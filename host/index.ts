@@ -40,3 +40,4 @@ export {
 } from './http-call.js';
 export type { StreamSink, StreamInfoOptions } from './stream.js';
 export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export type { GuestWatchdog } from './guest-calls.js';

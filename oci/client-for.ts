@@ -7,6 +7,8 @@ export interface ClientOptions {
   credentials?: CredentialOptions;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Overall deadline of the operation the client serves (a push, a pin). */
+  deadlineMs?: number;
 }
 
 /** A registry client for one reference, with credentials resolved lazily for its registry and repository (push and pin share it). */
@@ -16,6 +18,7 @@ export function registryClientFor(ref: ImageReference, options: ClientOptions): 
     registry: ref.registry,
     insecure: options.insecure,
     timeoutMs: options.timeoutMs,
+    deadlineMs: options.deadlineMs,
     credentials: () => resolveCredential(ref.registry, ref.repository, { ...options.credentials, env }),
   });
 }

@@ -19,6 +19,8 @@ export interface PushOptions {
   credentials?: CredentialOptions;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Overall deadline of the whole push (every request, the read-back included). */
+  deadlineMs?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -48,7 +50,7 @@ async function readBack(
   const verified = await verifyIstioImage({
     manifest: remote.data,
     contentType: remote.mediaType,
-    fetchBlob: (d) => client.getBlob(ref.repository, d.digest, 'pull,push'),
+    fetchBlob: (d) => client.getBlob(ref.repository, d.digest, 'pull,push', d.size),
   });
   if (sha256Hex(verified.wasm) !== image.wasmSha256) {
     throw new OciError(

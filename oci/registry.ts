@@ -4,6 +4,7 @@ import type { CredentialLookup } from './credentials.js';
 import { sha256Digest } from './digest.js';
 import { OciError } from './errors.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
+import { printable } from './printable.js';
 import { registryApiHost } from './reference.js';
 import type { ImageBlob } from './image.js';
 
@@ -25,8 +26,33 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** Looked up lazily, the first time the registry asks for credentials. */
   credentials?: () => Promise<CredentialLookup>;
-  /** Per-request timeout. */
+  /** Idle timeout of each request (no byte for this long). */
   timeoutMs?: number;
+  /**
+   * Overall deadline, from the client's creation, for everything it does (pings, tokens, every
+   * request and every byte of every answer). One client serves one push or one pin.
+   */
+  deadlineMs?: number;
+}
+
+/** Registries refuse manifests over 4 MiB (distribution's and most hosted registries' limit). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Default overall deadline of a push or a pin, in seconds (--registry-timeout). */
+export const DEFAULT_REGISTRY_TIMEOUT_S = 60;
+/** Of an error answer only this much is read: enough for any distribution error document. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Blobs read without a known size: Istio's agent refuses modules over 256 MiB. */
+const MAX_BLOB_BYTES = 256 * 1024 * 1024;
+/** Token service answers are small JSON documents. */
+const MAX_TOKEN_BYTES = 1024 * 1024;
+
+interface BodyLimit {
+  /** Most bytes a successful answer may have. */
+  bytes: number;
+  /** What the answer is, for the message: "the manifest of repo:tag". */
+  what: string;
+  /** EDIGEST when the size is part of the content's address (a blob's descriptor). */
+  code?: 'EPROTOCOL' | 'EDIGEST';
 }
 
 export interface RemoteManifest {
@@ -52,6 +78,8 @@ interface RequestOptions {
   headers?: Record<string, string>;
   body?: Buffer;
   followRedirects?: boolean;
+  /** Most bytes a successful answer may have (default: a manifest's limit). */
+  limit?: BodyLimit;
 }
 
 const USER_AGENT = 'meshwasm';
@@ -82,15 +110,18 @@ function registryErrors(body: Buffer): string {
     const parsed = JSON.parse(body.toString('utf8')) as {
       errors?: Array<{ code?: string; message?: string }>;
     };
-    const list = (parsed.errors ?? [])
-      .map((e) => [e.code, e.message].filter(Boolean).join(': '))
+    const list = (Array.isArray(parsed.errors) ? parsed.errors : [])
+      .map((e) => [e?.code, e?.message].filter((part) => typeof part === 'string' && part).join(': '))
       .filter(Boolean);
-    if (list.length) return list.join('; ');
+    if (list.length) return printable(list.join('; '));
   } catch {
     // not a distribution error document
   }
-  const text = body.toString('utf8').trim().slice(0, 200);
-  return text;
+  return printable(body.toString('utf8'));
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 
 function header(res: HttpResponse, name: string): string | undefined {
@@ -103,6 +134,8 @@ export class RegistryClient {
   readonly baseUrl: string;
   private readonly insecure: boolean;
   private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly deadline: number;
   private readonly lookupCredentials: () => Promise<CredentialLookup>;
   private readonly agents = {
     http: new http.Agent({ keepAlive: true }),
@@ -116,6 +149,8 @@ export class RegistryClient {
     this.registry = options.registry;
     this.insecure = options.insecure ?? false;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_REGISTRY_TIMEOUT_S * 1000;
+    this.deadline = Date.now() + this.deadlineMs;
     this.baseUrl = `${this.insecure ? 'http' : 'https'}://${registryApiHost(options.registry)}`;
     this.lookupCredentials = options.credentials ?? (async () => ({ credential: null, consulted: [] }));
   }
@@ -132,10 +167,24 @@ export class RegistryClient {
     headers: Record<string, string>,
     body?: Buffer,
     what = this.registry,
+    limit: BodyLimit = { bytes: MAX_MANIFEST_BYTES, what: `the answer to ${method} ${url.pathname}` },
   ): Promise<HttpResponse> {
     const secure = url.protocol === 'https:';
     const lib = secure ? https : http;
     return new Promise((resolvePromise, reject) => {
+      const left = this.deadline - Date.now();
+      if (left <= 0) {
+        reject(this.deadlineError(what, url));
+        return;
+      }
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(err);
+      };
       const req = lib.request(
         url,
         {
@@ -148,24 +197,67 @@ export class RegistryClient {
           },
         },
         (res) => {
+          const status = res.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          // An error answer is read only as far as a message needs; a successful one up to its limit.
+          const cap = ok ? limit.bytes : MAX_ERROR_BODY_BYTES;
+          const tooBig = () =>
+            new OciError(
+              limit.code ?? 'EPROTOCOL',
+              `registry ${this.registry} sent more than ${formatBytes(limit.bytes)} for ${limit.what}; refusing it` +
+                (limit.bytes === MAX_MANIFEST_BYTES
+                  ? ` (registries cap manifests and indexes at ${formatBytes(MAX_MANIFEST_BYTES)})`
+                  : ''),
+            );
+          const declared = Number(res.headers['content-length']);
+          if (ok && method !== 'HEAD' && Number.isFinite(declared) && declared > cap) {
+            fail(tooBig());
+            return;
+          }
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolvePromise({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks),
-            }),
-          );
-          res.on('error', reject);
+          let size = 0;
+          const finish = () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolvePromise({ status, headers: res.headers, body: Buffer.concat(chunks) });
+          };
+          res.on('data', (c: Buffer) => {
+            if (settled) return;
+            const room = cap - size;
+            if (c.length > room) {
+              if (ok) {
+                fail(tooBig());
+                return;
+              }
+              chunks.push(c.subarray(0, room));
+              size = cap;
+              finish();
+              req.destroy();
+              return;
+            }
+            chunks.push(c);
+            size += c.length;
+          });
+          res.on('end', finish);
+          res.on('error', (err: NodeJS.ErrnoException) => fail(this.networkError(err, url, what)));
         },
       );
+      const timer = setTimeout(() => fail(this.deadlineError(what, url)), left);
       req.setTimeout(this.timeoutMs, () =>
-        req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+        fail(this.networkError(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }), url, what)),
       );
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.networkError(err, url, what)));
+      req.on('error', (err: NodeJS.ErrnoException) => fail(this.networkError(err, url, what)));
       req.end(body);
     });
+  }
+
+  private deadlineError(what: string, url: URL): OciError {
+    return new OciError(
+      'EUNREACHABLE',
+      `cannot reach ${what} at ${url.origin}: no complete answer within ${this.deadlineMs / 1000} s ` +
+        '(the overall registry deadline; raise it with --registry-timeout SECONDS)',
+    );
   }
 
   private networkError(err: NodeJS.ErrnoException, url: URL, what: string): OciError {
@@ -236,7 +328,7 @@ export class RegistryClient {
     } catch {
       throw new OciError(
         'EPROTOCOL',
-        `registry ${this.registry} sent a Bearer challenge with a bad realm "${realm}"`,
+        `registry ${this.registry} sent a Bearer challenge with a bad realm "${printable(realm)}"`,
       );
     }
     if (url.protocol !== 'https:' && !this.insecure) {
@@ -251,7 +343,10 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (credential)
       headers.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
-    const res = await this.send('GET', url, headers, undefined, `the token service of ${this.registry}`);
+    const res = await this.send('GET', url, headers, undefined, `the token service of ${this.registry}`, {
+      bytes: MAX_TOKEN_BYTES,
+      what: 'a token',
+    });
     if (res.status === 401 || res.status === 403) throw await this.authError(res.status, repository, actions);
     let token: string | undefined;
     try {
@@ -285,7 +380,7 @@ export class RegistryClient {
       return `Bearer ${await this.bearerToken(challenge, scope, repository, actions)}`;
     throw new OciError(
       'EPROTOCOL',
-      `registry ${this.registry} asks for unsupported authentication "${challenge.scheme}"`,
+      `registry ${this.registry} asks for unsupported authentication "${printable(challenge.scheme)}"`,
     );
   }
 
@@ -324,7 +419,7 @@ export class RegistryClient {
       auth && target.origin === registryOrigin
         ? { ...options.headers, authorization: auth }
         : { ...options.headers };
-    let res = await this.send(method, url, headersFor(url), options.body);
+    let res = await this.send(method, url, headersFor(url), options.body, this.registry, options.limit);
     for (
       let hops = 0;
       options.followRedirects && [301, 302, 303, 307, 308].includes(res.status) && hops < 5;
@@ -339,7 +434,7 @@ export class RegistryClient {
           `registry ${this.registry} redirected to plain HTTP (${next.origin}); pass --insecure to allow it`,
         );
       }
-      res = await this.send(method, next, headersFor(next), undefined, next.host);
+      res = await this.send(method, next, headersFor(next), undefined, printable(next.host), options.limit);
       url = next;
     }
     return res;
@@ -429,6 +524,7 @@ export class RegistryClient {
       repository,
       actions,
       headers: { accept: MANIFEST_ACCEPT },
+      limit: { bytes: MAX_MANIFEST_BYTES, what: `the manifest of ${repository}:${reference}` },
     });
     if (res.status === 404)
       throw new OciError(
@@ -443,14 +539,36 @@ export class RegistryClient {
         `registry ${this.registry} returned a manifest hashing to ${digest} when asked for ${reference}`,
       );
     }
-    return { digest, mediaType: header(res, 'content-type') ?? '', data: res.body };
+    // A registry that names one digest and sends bytes with another is not believed either way.
+    const reported = header(res, 'docker-content-digest');
+    if (reported !== undefined && reported !== digest) {
+      throw new OciError(
+        'EDIGEST',
+        `registry ${this.registry} says ${repository}:${reference} is ${printable(reported)}, but the manifest it sent hashes to ${digest}; not trusting either`,
+      );
+    }
+    return { digest, mediaType: printable(header(res, 'content-type') ?? ''), data: res.body };
   }
 
-  async getBlob(repository: string, digest: string, actions: Actions = 'pull'): Promise<Buffer> {
+  /** A blob, read up to `size` bytes (its descriptor's size): more is refused, not buffered. */
+  async getBlob(
+    repository: string,
+    digest: string,
+    actions: Actions = 'pull',
+    size?: number,
+  ): Promise<Buffer> {
     const res = await this.request('GET', `/v2/${repository}/blobs/${digest}`, {
       repository,
       actions,
       followRedirects: true,
+      limit:
+        size === undefined
+          ? { bytes: MAX_BLOB_BYTES, what: `blob ${digest}` }
+          : {
+              bytes: size,
+              what: `blob ${digest}, which its descriptor says is ${size} bytes`,
+              code: 'EDIGEST',
+            },
     });
     if (res.status === 404)
       throw new OciError('ENOTFOUND', `blob ${digest} not found in ${this.registry}/${repository}`);

@@ -142,7 +142,20 @@ export function checkAttachment(resolved: ResolvedValues, mesh: Mesh): void {
       `an EnvoyExtensionPolicy must live in its Gateway's namespace; set --namespace ${resolved.values.gatewayNamespace} (or drop --gateway-namespace)`,
     );
   }
-  if (target === 'envoy-gateway' && !resolved.values.calloutCluster && !gateway) {
+  const { egMerge, calloutCluster } = resolved.values;
+  if (egMerge && target !== 'envoy-gateway') {
+    throw resolved.problem(
+      ['egMerge', 'target'],
+      'is an Envoy Gateway (EnvoyProxy) setting; drop it, or use --target envoy-gateway',
+    );
+  }
+  if (egMerge && calloutCluster) {
+    throw resolved.problem(
+      ['calloutCluster', 'egMerge'],
+      `names the cluster itself, so --eg-merge ${egMerge} changes nothing; drop one of them`,
+    );
+  }
+  if (target === 'envoy-gateway' && !calloutCluster && !gateway) {
     throw resolved.problem(
       'gateway',
       'is required to add the callout cluster: name the Gateway (or name an existing cluster with --callout-cluster)',

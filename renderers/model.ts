@@ -12,6 +12,7 @@ import { moduleSource, type ModuleSource } from './module-source.js';
 import { ROOT_ID, SETTINGS, type Shape, type Target } from './settings.js';
 import { isLabelValue, type TargetRef } from './value-types.js';
 import type { ResolvedValues, Values } from './values.js';
+import { firstVersionWith } from './versions.js';
 import { canonicalJson, type Json } from './yaml-encode.js';
 
 /**
@@ -25,6 +26,18 @@ export interface Attachment {
   targetRefs?: TargetRef[];
 }
 
+/**
+ * How an EnvoyFilter reaches the proxies, where that differs from a WasmPlugin: on a waypoint,
+ * Istio 1.27+ match an EnvoyFilter's targetRefs only against the waypoint's Gateway (or its
+ * GatewayClass), never a Service; 1.22-1.26 ignore targetRefs and apply the filter to every proxy
+ * of the namespace, so there the waypoint's pods are selected by label. `chains` then names the
+ * waypoint filter chains of the targeted Services (inbound-vip|port|http|host), so the filter runs
+ * for those Services only.
+ */
+export interface EnvoyFilterAttachment extends Attachment {
+  chains?: string[];
+}
+
 /** How the callout cluster comes to exist on the proxy that runs the filter. */
 export type ClusterProvision =
   /** Istio builds outbound|port||host for every Service in scope (sidecars, gateways). */
@@ -33,6 +46,8 @@ export type ClusterProvision =
   | { kind: 'existing' }
   /** outbound|… exists once an EnvoyFilter names the Service in envoyfilter.istio.io/referenced-services (Istio 1.26+). */
   | { kind: 'referenced-service'; host: string }
+  /** Envoy Gateway with mergeBackends: the one cluster every route to the Service shares. */
+  | { kind: 'merged-backend'; service: string }
   /** meshwasm adds a STRICT_DNS cluster (EnvoyFilter CLUSTER ADD, or an Envoy Gateway EnvoyPatchPolicy). */
   | { kind: 'strict-dns'; host: string; port: number };
 
@@ -52,6 +67,7 @@ export interface RenderModel {
   rootId: string;
   labels: Record<string, string>;
   attachment: Attachment;
+  envoyFilterAttachment: EnvoyFilterAttachment;
   callout: CalloutCluster;
   module: ModuleSource;
   filterConfig: Record<string, Json>;
@@ -62,6 +78,12 @@ export interface RenderModel {
 }
 
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+const OLD_GATEWAY_NAME_LABEL = 'istio.io/gateway-name';
+
+/** The pod label naming a Gateway API gateway (and a waypoint) on this mesh version. */
+export function gatewayNameLabel(mesh: Mesh): string {
+  return mesh.features.gatewayApiNameLabel ? GATEWAY_NAME_LABEL : OLD_GATEWAY_NAME_LABEL;
+}
 const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
@@ -84,15 +106,49 @@ function attachment(resolved: ResolvedValues, mesh: Mesh): Attachment {
       // selector (as Kuadrant does), Envoy Gateway only has targetRefs.
       const bySelector = target === 'envoyfilter' || (target === 'ossm' && !mesh.features.targetRef);
       if (!bySelector) return { targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name }] };
+      const label = gatewayNameLabel(mesh);
       if (!isLabelValue(name)) {
         throw resolved.problem(
           'gateway',
-          `${JSON.stringify(name)} cannot be matched by the ${GATEWAY_NAME_LABEL} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`,
+          `${JSON.stringify(name)} cannot be matched by the ${label} pod label (at most 63 characters, no dots at the ends); use a shorter Gateway name or --selector`,
         );
       }
-      return { selector: { [GATEWAY_NAME_LABEL]: name } };
+      return { selector: { [label]: name } };
     }
   }
+}
+
+function envoyFilterAttachment(
+  resolved: ResolvedValues,
+  mesh: Mesh,
+  given: Attachment,
+): EnvoyFilterAttachment {
+  const { shape, gateway, namespace, workloadPort, clusterDomain } = resolved.values;
+  if (shape !== 'waypoint') return given;
+  const refs = given.targetRefs ?? [];
+  const services = refs.filter((ref) => ref.kind === 'Service');
+  if (refs.some((ref) => ref.kind === 'ServiceEntry')) {
+    throw resolved.problem(
+      'targetRefs',
+      "an EnvoyFilter cannot be scoped to a ServiceEntry's chains on a waypoint; use --target ossm, or --target-ref Gateway/<waypoint>",
+    );
+  }
+  const gatewayRefs = refs.filter((ref) => ref.kind === 'Gateway' || ref.kind === 'GatewayClass');
+  const waypoints: TargetRef[] =
+    gatewayRefs.length > 0 ? gatewayRefs : [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name: gateway! }];
+  const chains =
+    services.length > 0
+      ? services.map((s) => `inbound-vip|${workloadPort}|http|${s.name}.${namespace}.svc.${clusterDomain}`)
+      : undefined;
+  if (mesh.features.envoyFilterTargetRefs) return { targetRefs: waypoints, chains };
+  const byName = waypoints.filter((ref) => ref.kind === 'Gateway');
+  if (byName.length !== 1) {
+    throw resolved.problem(
+      ['targetRefs', 'meshVersion'],
+      `${mesh.version.id} ignores EnvoyFilter targetRefs, so meshwasm selects the waypoint's pods by label and needs exactly one Gateway/<waypoint>; or use --mesh-version ${firstVersionWith('envoyFilterTargetRefs')}`,
+    );
+  }
+  return { selector: { [gatewayNameLabel(mesh)]: byName[0].name }, chains };
 }
 
 function calloutCluster(resolved: ResolvedValues, mesh: Mesh): CalloutCluster {
@@ -111,8 +167,22 @@ function calloutCluster(resolved: ResolvedValues, mesh: Mesh): CalloutCluster {
     name: `meshwasm-${calloutService}`,
     provision: { kind: 'strict-dns' as const, host, port: calloutPort },
   };
-  // Envoy Gateway creates no per-Service clusters; an EnvoyPatchPolicy adds this one.
-  if (target === 'envoy-gateway') return strictDns;
+  if (target === 'envoy-gateway') {
+    // With mergeBackends, Envoy Gateway names a route's Service backend cluster after the Service
+    // (irBackendClusterName: kind/namespace/name/port/protocol, lowercased; an HTTPRoute's protocol
+    // is http), so the name is known without asking for it. Otherwise it creates no per-Service
+    // clusters (route clusters are named after the route and rule) and an EnvoyPatchPolicy adds one.
+    if (resolved.values.egMerge === 'backends') {
+      return {
+        name: `service/${calloutNamespace}/${calloutService}/${calloutPort}/http`,
+        provision: {
+          kind: 'merged-backend',
+          service: `${calloutNamespace}/${calloutService}:${calloutPort}`,
+        },
+      };
+    }
+    return strictDns;
+  }
   const outbound = `outbound|${calloutPort}||${host}`;
   if (shape === 'waypoint') {
     // A waypoint has outbound|… only for Services its routes reference, or those named by the
@@ -197,8 +267,18 @@ function notes(model: Omit<RenderModel, 'notes'>, resolved: ResolvedValues): str
     out.push(`warning: ${module.url} is not verified; pass --sha256 <sha256 of the .wasm>`);
   if (module.kind === 'http' && !module.tls) out.push(`warning: ${module.url} is fetched over plain HTTP`);
   if (callout.provision.kind === 'strict-dns' && target === 'envoy-gateway') {
+    const { values } = model;
+    const aimedAt =
+      values.egMerge === 'gateways'
+        ? `GatewayClass ${values.gatewayClass} (mergeGateways: Envoy Gateway only applies patch policies aimed at the class)`
+        : `Gateway ${values.gatewayNamespace}/${values.gateway}`;
     out.push(
-      `note: the EnvoyPatchPolicy that adds cluster ${callout.name} only takes effect when Envoy Gateway has extensionApis.enableEnvoyPatchPolicy: true (Helm: config.envoyGateway.extensionApis.enableEnvoyPatchPolicy=true); otherwise use --callout-cluster with an existing route cluster`,
+      `note: the EnvoyPatchPolicy that adds cluster ${callout.name} targets ${aimedAt} and only takes effect when Envoy Gateway has extensionApis.enableEnvoyPatchPolicy: true (Helm: config.envoyGateway.extensionApis.enableEnvoyPatchPolicy=true); otherwise use --callout-cluster with an existing route cluster`,
+    );
+  }
+  if (callout.provision.kind === 'merged-backend') {
+    out.push(
+      `note: with mergeBackends the filter calls cluster ${callout.name}, which Envoy Gateway creates only while an HTTPRoute on the same Gateway has Service ${callout.provision.service} as a backendRef; no EnvoyPatchPolicy is emitted`,
     );
   }
   if (callout.provision.kind === 'strict-dns' && target !== 'envoy-gateway') {
@@ -207,6 +287,17 @@ function notes(model: Omit<RenderModel, 'notes'>, resolved: ResolvedValues): str
     );
   }
   return out;
+}
+
+/**
+ * Where the WasmPlugin/EnvoyFilter live. Istio selects them for a proxy only from the proxy's own
+ * namespace and the root namespace, so for gateways they go to the gateway's namespace, while the
+ * callout keeps pointing at back-python in its own namespace (calloutNamespace derives from
+ * --namespace, not from this).
+ */
+function resourceNamespace(values: Values): string {
+  const gateway = values.shape === 'gateway' || values.shape === 'gateway-api';
+  return gateway && values.target !== 'envoy-gateway' ? values.gatewayNamespace : values.namespace;
 }
 
 /** Checks every rule and builds the model. Throws UsageError naming the flag to fix. */
@@ -220,16 +311,18 @@ export function buildModel(resolved: ResolvedValues): RenderModel {
   const values = resolved.values;
   const callout = calloutCluster(resolved, mesh);
   const config = filterConfig(resolved, callout);
+  const attached = attachment(resolved, mesh);
   const base = {
     values,
     target: values.target,
     shape: values.shape,
     mesh,
-    namespace: values.namespace,
+    namespace: resourceNamespace(values),
     name: values.pluginName,
     rootId: ROOT_ID,
     labels: { 'app.kubernetes.io/managed-by': 'meshwasm' },
-    attachment: attachment(resolved, mesh),
+    attachment: attached,
+    envoyFilterAttachment: envoyFilterAttachment(resolved, mesh, attached),
     callout,
     module,
     filterConfig: config,

@@ -15,14 +15,29 @@ export type ModuleSource =
       pinned: boolean;
       isDefault: boolean;
     }
-  | { kind: 'http'; url: string; host: string; port: number; tls: boolean; sha256?: string }
+  | {
+      kind: 'http';
+      url: string;
+      host: string;
+      port: number;
+      tls: boolean;
+      sha256?: string;
+      /** CA bundle (path in the proxy) the module host's certificate is checked against, for https. */
+      ca?: string;
+    }
   | { kind: 'file'; path: string; sha256?: string };
+
+/**
+ * The system CA bundle in Istio's proxy images (Debian/Ubuntu layout, as Envoy's docs for remote
+ * data sources assume); --module-ca replaces it for a private CA.
+ */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 const OCI_REFERENCE =
   /^oci:\/\/([a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:([a-f0-9]{64}))?$/;
 
 export function moduleSource(resolved: ResolvedValues): ModuleSource {
-  const { image, url, file, sha256 } = resolved.values;
+  const { image, url, file, sha256, moduleCa } = resolved.values;
   const given = (['image', 'url', 'file'] as const).filter((key) => resolved.values[key] !== undefined);
   if (given.length > 1) {
     throw resolved.problem(
@@ -50,6 +65,18 @@ export function moduleSource(resolved: ResolvedValues): ModuleSource {
         'credentials in the URL would be printed into the manifest; remove user:password@',
       );
     const tls = parsed.protocol === 'https:';
+    if (moduleCa !== undefined && resolved.values.target !== 'envoyfilter') {
+      // istio-agent (WasmPlugin) and Envoy Gateway fetch the module themselves, with their own trust.
+      throw resolved.problem('moduleCa', 'only applies to --target envoyfilter; drop --module-ca');
+    }
+    if (moduleCa !== undefined && (!tls || !/^\/[^\s]*[^/]$/.test(moduleCa))) {
+      throw resolved.problem(
+        'moduleCa',
+        tls
+          ? `${JSON.stringify(moduleCa)} is not an absolute file path; give the CA bundle's path inside the proxy container, e.g. /etc/meshwasm/ca.pem`
+          : 'only applies to an https:// --url; drop --module-ca or use https://',
+      );
+    }
     return {
       kind: 'http',
       url: parsed.href,
@@ -57,8 +84,11 @@ export function moduleSource(resolved: ResolvedValues): ModuleSource {
       port: parsed.port ? Number(parsed.port) : tls ? 443 : 80,
       tls,
       sha256,
+      ...(tls ? { ca: moduleCa ?? SYSTEM_CA_BUNDLE } : {}),
     };
   }
+  if (moduleCa !== undefined)
+    throw resolved.problem('moduleCa', 'only applies to an https:// --url module; drop --module-ca');
 
   if (file !== undefined) {
     if (!/^\/[^\s]*$/.test(file) || file.endsWith('/')) {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import * as t from './value-types.js';
 
 /**
@@ -17,6 +19,9 @@ export type Shape = (typeof SHAPES)[number];
 export const PHASES = ['AUTHN', 'AUTHZ', 'STATS', 'UNSPECIFIED_PHASE'] as const;
 export const PULL_POLICIES = ['IfNotPresent', 'Always'] as const;
 export const OUTPUTS = ['yaml', 'json'] as const;
+/** EnvoyProxy merge settings of Envoy Gateway (mergeGateways / mergeBackends; mutually exclusive there too). */
+export const EG_MERGES = ['gateways', 'backends'] as const;
+export type EgMerge = (typeof EG_MERGES)[number];
 
 /** Root id the filter registers (filter/assembly/index.ts registerRootContext(…, "meshwasm")). */
 export const ROOT_ID = 'meshwasm';
@@ -44,6 +49,26 @@ export interface Setting {
   derive?: (values: Record<string, unknown>) => unknown;
   /** Shown as the default in --help and --print-values comments for derived defaults. */
   defaultText?: string;
+}
+
+/**
+ * The longest derived resource name kept as is: --output-dir writes `<kind>-<name>.json`, and with
+ * the longest kind (envoyextensionpolicy) the file name must stay within the 255 bytes a file name
+ * may have on Linux and macOS. Every Kubernetes name limit (253) is looser.
+ */
+export const MAX_DERIVED_NAME = 229;
+
+/**
+ * `prefix + name`, or, when that would be longer than MAX_DERIVED_NAME (a 253-character Gateway
+ * name), the prefix, the start of the name and 8 hex digits of its sha256: still unique per name,
+ * still a DNS-1123 subdomain, and within the 52 characters a given --plugin-name may have.
+ */
+export function derivedName(prefix: string, name: string): string {
+  const full = `${prefix}${name}`;
+  if (full.length <= MAX_DERIVED_NAME) return full;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const head = name.slice(0, 52 - prefix.length - hash.length - 1).replace(/[-.]+$/, '');
+  return `${prefix}${head}-${hash}`;
 }
 
 export function envName(setting: Pick<Setting, 'flag'>): string {
@@ -93,7 +118,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'target',
     group: 'target',
     flagKind: 'string',
-    summary: `What to render: ${TARGETS.join(' | ')}.`,
+    summary: `What to render: ${TARGETS.join(' | ')}, or auto (what the cluster runs, as meshwasm detect finds it).`,
     parse: t.oneOf(TARGETS),
     default: 'ossm',
   },
@@ -139,6 +164,16 @@ export const SETTINGS: readonly Setting[] = [
     default: 'back-golang',
   },
   {
+    key: 'workloadPort',
+    flag: 'workload-port',
+    group: 'attachment',
+    flagKind: 'string',
+    summary:
+      "Service port of --workload: an EnvoyFilter on a waypoint is scoped to the waypoint's filter chain for that port of the Service.",
+    parse: t.integer(1, 65535, 'a port'),
+    default: 8442,
+  },
+  {
     key: 'selector',
     flag: 'selector',
     group: 'attachment',
@@ -162,20 +197,42 @@ export const SETTINGS: readonly Setting[] = [
     group: 'attachment',
     flagKind: 'string',
     summary:
-      'Gateway API Gateway: the target for --shape gateway-api, and the Gateway Envoy Gateway adds the callout cluster to.',
+      'Gateway API Gateway: the target for --shape gateway-api, the waypoint for --shape waypoint, and the Gateway Envoy Gateway adds the callout cluster to.',
     parse: t.dnsSubdomain,
-    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : undefined),
-    defaultText: 'eg for envoy-gateway',
+    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : v.shape === 'waypoint' ? 'waypoint' : undefined),
+    defaultText: 'eg for envoy-gateway, waypoint for --shape waypoint',
   },
   {
     key: 'gatewayNamespace',
     flag: 'gateway-namespace',
     group: 'attachment',
     flagKind: 'string',
-    summary: "Namespace of --gateway (Envoy Gateway's EnvoyPatchPolicy goes there).",
+    summary:
+      "Namespace of the gateway: the classic ingress gateway (--shape gateway), --gateway (--shape gateway-api), Envoy Gateway's EnvoyPatchPolicy. Istio only selects a gateway by resources in its own (or the root) namespace, so the WasmPlugin/EnvoyFilter goes there.",
     parse: t.dnsLabel,
-    derive: (v) => v.namespace,
-    defaultText: '<namespace>',
+    // istio-ingressgateway lives in istio-system in every standard install; other gateways are
+    // usually deployed next to the workload.
+    derive: (v) => (v.shape === 'gateway' && v.target !== 'envoy-gateway' ? 'istio-system' : v.namespace),
+    defaultText: 'istio-system for --shape gateway, else <namespace>',
+  },
+  {
+    key: 'gatewayClass',
+    flag: 'gateway-class',
+    group: 'attachment',
+    flagKind: 'string',
+    summary:
+      "GatewayClass of --gateway; with --eg-merge gateways Envoy Gateway's EnvoyPatchPolicy targets it instead of the Gateway.",
+    parse: t.dnsSubdomain,
+    derive: (v) => (v.target === 'envoy-gateway' ? 'eg' : undefined),
+    defaultText: 'eg for envoy-gateway',
+  },
+  {
+    key: 'egMerge',
+    flag: 'eg-merge',
+    group: 'attachment',
+    flagKind: 'string',
+    summary: `The EnvoyProxy merge setting of the Gateway's Envoy Gateway: ${EG_MERGES.join(' | ')} (mergeGateways: the EnvoyPatchPolicy targets the GatewayClass; mergeBackends: call the shared cluster of --callout-service that routes create, no EnvoyPatchPolicy).`,
+    parse: t.oneOf(EG_MERGES),
   },
   {
     key: 'calloutService',
@@ -322,6 +379,15 @@ export const SETTINGS: readonly Setting[] = [
     parse: t.sha256,
   },
   {
+    key: 'moduleCa',
+    flag: 'module-ca',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      "CA bundle (a path inside the proxy container) that signs the --url host's certificate, for an EnvoyFilter's module-host cluster; default the system CAs.",
+    parse: t.line,
+  },
+  {
     key: 'pullSecret',
     flag: 'pull-secret',
     group: 'module',
@@ -338,6 +404,16 @@ export const SETTINGS: readonly Setting[] = [
     parse: t.oneOf(PULL_POLICIES),
   },
   {
+    key: 'registryTimeout',
+    flag: 'registry-timeout',
+    group: 'module',
+    flagKind: 'string',
+    summary:
+      'Seconds render may spend asking the registry for the digest of --image (every request and byte together); then the digest recorded by meshwasm push is used.',
+    parse: t.integer(1, 3600, 'a number of seconds'),
+    default: 60,
+  },
+  {
     key: 'pluginName',
     flag: 'plugin-name',
     group: 'plugin',
@@ -345,7 +421,16 @@ export const SETTINGS: readonly Setting[] = [
     summary: `Name of the rendered resources (the filter's root id stays "${ROOT_ID}").`,
     parse: t.resourceName,
     derive: (v) =>
-      `meshwasm-${v.shape === 'gateway-api' && typeof v.gateway === 'string' ? v.gateway : v.shape === 'gateway' ? 'ingressgateway' : v.workload}`,
+      derivedName(
+        'meshwasm-',
+        String(
+          v.shape === 'gateway-api' && typeof v.gateway === 'string'
+            ? v.gateway
+            : v.shape === 'gateway'
+              ? 'ingressgateway'
+              : v.workload,
+        ),
+      ),
     defaultText: 'meshwasm-<workload>',
   },
   {

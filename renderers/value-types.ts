@@ -19,8 +19,14 @@ const KIND = /^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** Longest value quoted whole in a message; longer ones are cut (a 10 MB value is not echoed back). */
+export const SHOW_LIMIT = 120;
+
+/** A value as a message quotes it: JSON, cut to SHOW_LIMIT characters with the full length said. */
 export function show(raw: unknown): string {
-  return typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+  if (text.length <= SHOW_LIMIT) return typeof raw === 'string' ? JSON.stringify(raw) : text;
+  return `${JSON.stringify(text.slice(0, SHOW_LIMIT))}… (${text.length} characters)`;
 }
 
 export function isDnsLabel(value: string): boolean {
@@ -78,15 +84,24 @@ export function integer(min: number, max: number, what = 'a whole number'): Pars
       throw new ValueProblem(`${show(raw)} is not ${what}; use one between ${min} and ${max}`);
     if (value < min || value > max)
       throw new ValueProblem(`${value} is out of range; use ${what} between ${min} and ${max}`);
-    return value;
+    return canonicalZero(value);
   };
+}
+
+/**
+ * -0 (also what "-1e-400" underflows to) is 0 to every consumer, but JSON writes it as 0 and
+ * Object.is tells them apart, so a -0 would render as 0 and then fail the parse-back comparison.
+ * Every parsed number is stored as the one zero.
+ */
+function canonicalZero(value: number): number {
+  return value === 0 ? 0 : value;
 }
 
 export const number: Parser<number> = (raw) => {
   const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : raw;
   if (typeof value !== 'number' || !Number.isFinite(value))
     throw new ValueProblem(`${show(raw)} is not a number`);
-  return value;
+  return canonicalZero(value);
 };
 
 export const boolean: Parser<boolean> = (raw) => {
@@ -143,6 +158,15 @@ export const sha256: Parser<string> = (raw) => {
   return value;
 };
 
+/**
+ * User-named keys (a header may legally be called "__proto__") are collected in a Map and turned
+ * into an object with Object.fromEntries, which defines own properties: an assignment such as
+ * `result[name] = value` would set the prototype instead and drop the entry.
+ */
+function sortedRecord(map: Map<string, string>): Record<string, string> {
+  return Object.fromEntries([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 function entries(raw: unknown, separator: RegExp, what: string, example: string): [string, string][] {
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
     return Object.entries(raw).map(([key, value]) => {
@@ -163,7 +187,7 @@ function entries(raw: unknown, separator: RegExp, what: string, example: string)
 /** Pod labels: a map in a values file, "k=v,k2=v2" on the command line. */
 export const labels: Parser<Record<string, string>> = (raw) => {
   const pairs = typeof raw === 'string' ? raw.split(',').filter((part) => part !== '') : raw;
-  const result: Record<string, string> = {};
+  const result = new Map<string, string>();
   for (const [key, value] of entries(pairs, /^([^=]*)=(.*)$/s, 'label', 'key=value[,key=value]')) {
     if (key.includes('*') || value.includes('*'))
       throw new ValueProblem(`label ${show(key)}: wildcards are not allowed; name the exact label`);
@@ -175,25 +199,25 @@ export const labels: Parser<Record<string, string>> = (raw) => {
       throw new ValueProblem(
         `label ${show(key)} value ${show(value)} is invalid; use at most 63 letters, digits, '-', '_', '.'`,
       );
-    result[key] = value;
+    result.set(key, value);
   }
-  if (Object.keys(result).length === 0) throw new ValueProblem('is empty; give at least one key=value');
-  return Object.fromEntries(Object.entries(result).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  if (result.size === 0) throw new ValueProblem('is empty; give at least one key=value');
+  return sortedRecord(result);
 };
 
 /** Extra callout headers: a map in a values file, repeated "name=value" (or "name: value") on the command line. */
 export const headers: Parser<Record<string, string>> = (raw) => {
   const list = typeof raw === 'string' ? raw.split('\n').filter((part) => part !== '') : raw;
-  const result: Record<string, string> = {};
+  const result = new Map<string, string>();
   for (const [name, value] of entries(list, /^([^=:]*)(?:=|: ?)(.*)$/s, 'header', 'name=value')) {
     // HTAB is legal inside a header value; CR/LF and the other controls would split the header.
     if (CONTROL.test(value.replaceAll('\t', '')))
       throw new ValueProblem(
         `header ${show(name)}: the value contains a control character (CR, LF, NUL…); remove it`,
       );
-    result[name] = value;
+    result.set(name, value);
   }
-  return Object.fromEntries(Object.entries(result).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return sortedRecord(result);
 };
 
 /** A list: YAML sequence in a values file, comma-separated on the command line. */

@@ -1,6 +1,15 @@
+import { closest } from './did-you-mean.js';
 import { UsageError } from './errors.js';
 import { filterSchema } from './filter-schema.js';
-import { envName, SETTINGS, SETTINGS_BY_KEY, type Setting, type Shape, type Target } from './settings.js';
+import {
+  envName,
+  SETTINGS,
+  SETTINGS_BY_KEY,
+  type EgMerge,
+  type Setting,
+  type Shape,
+  type Target,
+} from './settings.js';
 import type { TargetRef } from './value-types.js';
 import { show, ValueProblem } from './value-types.js';
 
@@ -17,10 +26,13 @@ export interface Values {
   shape: Shape;
   namespace: string;
   workload: string;
+  workloadPort: number;
   selector?: Record<string, string>;
   targetRefs?: TargetRef[];
   gateway?: string;
   gatewayNamespace: string;
+  gatewayClass?: string;
+  egMerge?: EgMerge;
   calloutService: string;
   calloutNamespace: string;
   calloutPort: number;
@@ -44,8 +56,11 @@ export interface Values {
   url?: string;
   file?: string;
   sha256?: string;
+  moduleCa?: string;
   pullSecret?: string;
   pullPolicy?: string;
+  /** Seconds, the overall deadline of pinning --image. */
+  registryTimeout: number;
   pluginName: string;
   phase?: string;
   priority?: number;
@@ -104,36 +119,6 @@ export function describeSource(setting: Setting, source: Source): string {
     default:
       return `--${setting.flag}`;
   }
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const distance = editDistance(lower, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 function fileEntries(file: { name: string; data: unknown }): Record<string, unknown> {

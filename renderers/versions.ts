@@ -25,6 +25,17 @@ export interface MeshFeatures {
   failReload: boolean;
   /** EnvoyFilter annotation envoyfilter.istio.io/referenced-services: Istio 1.26+ (OSSM 3.1+). */
   referencedServices: boolean;
+  /**
+   * Gateway API gateway pods carry gateway.networking.k8s.io/gateway-name from Istio 1.21; before
+   * (OSSM 2.5/2.6) only istio.io/gateway-name.
+   */
+  gatewayApiNameLabel: boolean;
+  /**
+   * istiod honors EnvoyFilter targetRefs from Istio 1.27 (OSSM 3.2), matching kind Gateway or
+   * GatewayClass on waypoints; 1.22-1.26 accept the field and ignore it, so a targetRefs-only
+   * EnvoyFilter applies to every proxy of its namespace.
+   */
+  envoyFilterTargetRefs: boolean;
 }
 
 const OSSM_ISTIO_MINOR: Record<string, number> = {
@@ -73,14 +84,22 @@ export function meshFeatures(version: MeshVersion): MeshFeatures {
     targetRefs: minor >= 22,
     failReload: minor >= 27,
     referencedServices: minor >= 26,
+    gatewayApiNameLabel: minor >= 21,
+    envoyFilterTargetRefs: minor >= 27,
   };
 }
 
 /** The oldest version (for error messages) that has a feature, e.g. "OSSM 3.0+ / Istio 1.22+". */
 export function firstVersionWith(feature: keyof MeshFeatures): string {
-  const minor = { failStrategy: 19, targetRef: 20, targetRefs: 22, failReload: 27, referencedServices: 26 }[
-    feature
-  ];
+  const minor = {
+    failStrategy: 19,
+    targetRef: 20,
+    targetRefs: 22,
+    failReload: 27,
+    referencedServices: 26,
+    gatewayApiNameLabel: 21,
+    envoyFilterTargetRefs: 27,
+  }[feature];
   const ossm = Object.entries(OSSM_ISTIO_MINOR).find(([, m]) => m >= minor)?.[0];
   return `${ossm ? `ossm-${ossm}+ / ` : ''}istio-1.${Math.max(minor, ISTIO_MINORS.min)}+`;
 }

@@ -33,8 +33,16 @@ const PLAIN_SAFE = /^[A-Za-z_/][A-Za-z0-9_./@%+=~|-]*(?::[A-Za-z0-9_./@%+=~|-]+)
 const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|nan|inf|e[0-9]+)$/i;
 // Lower-case hex with a letter other than e (sha256 digests): no YAML or Go number syntax reads
 // that (hex numbers need 0x, exponents are only e), so it may stay plain even with a leading digit
-// — except 0b followed by binary digits, a YAML 1.1 (and Go) binary integer.
-const HEX_WORD = /^(?!0b[01]*$)[0-9a-f]*[a-df][0-9a-f]*$/;
+// — except 0b followed by binary digits, a YAML 1.1 (and Go) binary integer. Three separate tests,
+// each one pass over the string: the single pattern /^[0-9a-f]*[a-df][0-9a-f]*$/ backtracks
+// quadratically on a long hex run that ends in another character.
+const HEX_ONLY = /^[0-9a-f]*$/;
+const HEX_LETTER = /[a-df]/;
+const BINARY_INTEGER = /^0b[01]*$/;
+
+function isHexWord(value: string): boolean {
+  return HEX_ONLY.test(value) && HEX_LETTER.test(value) && !BINARY_INTEGER.test(value);
+}
 // Characters YAML forbids raw even inside double quotes (or that YAML 1.1 treats as line breaks).
 const NON_PRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 // eslint-disable-next-line no-control-regex
@@ -56,7 +64,7 @@ export function scalar(value: unknown): string {
     return JSON.stringify(value);
   }
   if (typeof value === 'string') {
-    return (PLAIN_SAFE.test(value) && !RESERVED.test(value)) || HEX_WORD.test(value) ? value : quoted(value);
+    return (PLAIN_SAFE.test(value) && !RESERVED.test(value)) || isHexWord(value) ? value : quoted(value);
   }
   throw new TypeError(`yaml-encode: ${typeof value} is not a scalar`);
 }

@@ -187,4 +187,17 @@ t.test('build compiles the filter and writes verified offline images', async (t)
   t.equal(refused.exitCode, 1);
   t.match(refused.error?.message, /exists and is not a directory/);
   t.equal(refused.stdout, '');
+
+  // The archive from the first run exists: only --force overwrites it.
+  const again = await runCommand(Build, ['--out', out, '--oci-archive', archive]);
+  t.equal(again.exitCode, 2, 'an existing archive is a usage error');
+  t.match(again.error?.message, /already exists; pass --force to overwrite it/);
+  const forced = await runCommand(Build, ['--out', out, '--oci-archive', archive, '--force', '--tag', 'v8']);
+  t.equal(forced.exitCode, 0, forced.error?.message ?? '');
+  t.equal((await verifyIstioImage(await readOciArchive(archive, { refName: 'v8' }))).digest, digest);
+
+  const badTag = await runCommand(Build, ['--out', out, '--oci-layout', layout, '--tag', 'v1\nx']);
+  t.equal(badTag.exitCode, 2);
+  t.match(badTag.error?.message, /--tag "v1\\nx" is not a valid tag/);
+  t.equal(badTag.stdout, '');
 });

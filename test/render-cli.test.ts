@@ -100,7 +100,8 @@ const BAD: { what: string; args: string[]; env?: Record<string, string>; names: 
   {
     what: 'values file that is not YAML',
     args: ['-f', brokenYaml],
-    names: /^Error: --values: .*broken\.yaml is not valid YAML/,
+    names:
+      /^Error: --values: .*broken\.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a \]; fix the file/,
   },
   {
     what: 'missing values file',

@@ -14,6 +14,7 @@ import t from 'tap';
 import Render from '../cli/commands/render.js';
 import { givenSettings } from '../cli/lib/oclif-flags.js';
 import { parseRenderArgv } from '../cli/lib/render-argv.js';
+import { registryOptions } from '../cli/lib/render-run.js';
 import { RENDER_FLAGS } from '../cli/lib/render-flags.js';
 import { cleanEnv, mapLimit, ROOT, runCliAsync, runCommand, runLean } from './helpers/render-run.js';
 
@@ -79,6 +80,10 @@ const CASES: Case[] = [
   { what: 'missing value', argv: ['--namespace'], lean: false },
   { what: 'value that names a flag', argv: ['--workload', '--target'], lean: false },
   { what: 'value that names a short char', argv: ['--workload', '-n'], lean: false },
+  { what: '=value that names a flag', argv: ['--callout-body=--fail-open'], lean: false },
+  { what: '=value that names a short char', argv: ['--workload=-n'], lean: false },
+  { what: '=value that names a negation', argv: ['--callout-path=--no-fail-open'], lean: false },
+  { what: '=value that looks like a flag but is none', argv: ['--callout-body=--x'], lean: true },
   { what: 'repeated flag', argv: ['--target', 'ossm', '--target', 'envoyfilter'], lean: false },
   { what: 'stray argument', argv: ['extra'], lean: false },
   { what: 'argument after a repeatable flag', argv: ['--callout-header', 'x-a=1', 'x-b=2'], lean: false },
@@ -152,7 +157,20 @@ function generatedArgv(): string[][] {
       if (flag.allowNo) cases.push([`--no-${flag.name}`], [long, '--target', 'ossm']);
       continue;
     }
-    for (const value of ['v', '-1', '-', '', 'a=b', 'x y', '--not-a-flag'])
+    // Values that name flags too: oclif reads `--x=--fail-open` as --x with no value.
+    for (const value of [
+      'v',
+      '-1',
+      '-',
+      '',
+      'a=b',
+      'x y',
+      '--not-a-flag',
+      '--fail-open',
+      '--no-fail-open',
+      '-n',
+      '-ojson',
+    ])
       cases.push([long, value], [`${long}=${value}`]);
     if (flag.char)
       cases.push([`-${flag.char}`, 'v'], [`-${flag.char}`, '-1'], ['--target', 'ossm', `-${flag.char}`, 'w']);
@@ -171,10 +189,17 @@ t.test('the lean parser reads every flag the way oclif does', async (t) => {
     for (const argv of generatedArgv()) {
       const lean = parseRenderArgv(argv, {});
       if (!lean) continue;
-      const { flags, raw } = await Parser.parse(argv, { flags: Render.flags, args: {}, strict: true });
+      // The lean parser took it, so oclif must too (a parse error here is a disagreement).
+      const { flags, raw } = await Parser.parse(argv, { flags: Render.flags, args: {}, strict: true }).catch(
+        (error: Error) => {
+          t.fail(`${JSON.stringify(argv)}: lean parser accepts it, oclif says ${error.message}`);
+          return { flags: {} as Record<string, never>, raw: [] };
+        },
+      );
       const oclif = {
         given: givenSettings(flags, raw),
         printValues: flags['print-values'] ?? false,
+        registry: registryOptions((name) => flags[name]),
         ...(flags.values === undefined ? {} : { values: flags.values }),
       };
       t.same(lean, oclif, JSON.stringify(argv));

@@ -77,6 +77,15 @@ t.test('random hex words round-trip', async (t) => {
   t.pass('2000 hex words');
 });
 
+t.test('a long hex run that is not a hex word encodes in one pass', async (t) => {
+  // The old single hex-word pattern backtracked quadratically here: 80k characters took seconds
+  // in --print-values, and this million-character string would not finish within tap's timeout.
+  for (const s of [`${'a'.repeat(1_000_000)}!`, `${'a'.repeat(1_000_000)} `, `1${'a'.repeat(1_000_000)}G`])
+    t.equal(scalar(s), quoted(s), `${s.length} characters ending ${JSON.stringify(s.at(-1))} are quoted`);
+  const word = `1${'d'.repeat(1_000_000)}`;
+  t.equal(scalar(word), word, 'a long hex word stays plain');
+});
+
 t.test('random strings over YAML-meaningful characters round-trip', async (t) => {
   const alphabet = [
     ...'abcXYZ019 :#-?&*!|>\'"%@`{}[],.\\/~=+<\t\n',

@@ -5,7 +5,8 @@ import { Command, Flags } from '@oclif/core';
 import { sha256Hex } from '../../oci/digest.js';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
 import { buildImage, IMAGE_FORMATS } from '../../oci/image.js';
-import { exportImage } from '../../oci/layout.js';
+import { checkTag, exportImage } from '../../oci/layout.js';
+import { outputFlag, printJson } from '../lib/output-flag.js';
 
 interface BuildOutput {
   wasm: { path: string; size: number; sha256: string };
@@ -36,7 +37,8 @@ Formats:
   static override flags = {
     out: Flags.directory({ summary: 'Directory for the compiled plugin.wasm (default: filter/build).' }),
     'oci-layout': Flags.directory({
-      summary: 'Also write an OCI image layout directory here (replaces an earlier layout).',
+      summary:
+        'Also write an OCI image layout directory here; an existing layout is added to (its other images and files stay).',
     }),
     'oci-archive': Flags.file({
       summary: 'Also write the OCI layout as one tar file (skopeo: oci-archive:FILE).',
@@ -48,8 +50,10 @@ Formats:
     })(),
     tag: Flags.string({
       default: 'latest',
-      summary: 'Name of the image inside the layout (org.opencontainers.image.ref.name).',
+      summary: 'Name of the image inside the layout (org.opencontainers.image.ref.name); a distribution tag.',
     }),
+    output: outputFlag(),
+    force: Flags.boolean({ summary: 'Overwrite an existing --oci-archive file.' }),
   };
 
   async run(): Promise<BuildOutput> {
@@ -59,6 +63,8 @@ Formats:
     const progress = (text: string) => tty && process.stderr.write(`\r\x1b[K${text}`);
 
     try {
+      // Checked before the (slow) compile: a bad tag is a usage error.
+      checkTag(flags.tag);
       progress('compiling filter (release)…');
       const { buildFilter } = (await import(
         pathToFileURL(join(this.config.root, 'filter', 'build.mjs')).href
@@ -73,12 +79,16 @@ Formats:
         const written = await exportImage(
           image,
           { layout: flags['oci-layout'], archive: flags['oci-archive'] },
-          { refName: flags.tag },
+          { refName: flags.tag, force: flags.force },
         );
         output.image = { digest: image.digest, format: image.format, ...written };
       }
       progress('');
 
+      if (flags.output === 'json') {
+        printJson(output);
+        return output;
+      }
       this.log(`wasm    ${output.wasm.path}`);
       this.log(`size    ${output.wasm.size}`);
       this.log(`sha256  ${output.wasm.sha256}`);

@@ -49,6 +49,11 @@ Prints the gateway URL on stdout; filter logs go to stderr. Stops on Ctrl-C.`;
       default: 'meshwasm',
       summary: 'Envoy root_id (the filter registers "meshwasm").',
     }),
+    'guest-timeout': Flags.integer({
+      min: 1,
+      summary:
+        'Fail the VM (as after a trap) when one guest call runs longer than this many ms. Envoy has no such limit; Ctrl-C also stops a looping module.',
+    }),
     'fail-open': Flags.boolean({ summary: 'Pass requests through if the VM traps (Envoy fail_open).' }),
     'log-level': Flags.option({
       options: LEVELS,
@@ -108,6 +113,8 @@ Prints the gateway URL on stdout; filter logs go to stderr. Stops on Ctrl-C.`;
           clusters,
           failOpen: flags['fail-open'],
           trace: false,
+          // A looping guest blocks the event loop: node:vm's watchdog stops it on SIGINT or timeout.
+          guestWatchdog: { timeoutMs: flags['guest-timeout'], breakOnSigint: true },
           logSink: (e) => {
             if (e.level >= minLevel)
               process.stderr.write(

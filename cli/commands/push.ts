@@ -3,8 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Args, Command, Flags } from '@oclif/core';
 import { exitCodeFor, OciError } from '../../oci/errors.js';
+import { revealSecret } from '../lib/argv-secrets.js';
 import { IMAGE_FORMATS } from '../../oci/image.js';
 import { pushWasm } from '../../oci/push.js';
+import { sha256Hex } from '../../oci/digest.js';
+import { checkWasmBinary } from '../../oci/verify.js';
+import { outputFlag, printJson } from '../lib/output-flag.js';
+import { DEFAULT_REGISTRY_TIMEOUT_S } from '../../oci/registry.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -51,10 +56,17 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       summary: 'User name; the password is read from stdin.',
       dependsOn: ['password-stdin'],
     }),
+    'registry-timeout': Flags.integer({
+      min: 1,
+      max: 3600,
+      default: DEFAULT_REGISTRY_TIMEOUT_S,
+      summary: 'Seconds the whole push may take (every request and byte together, the read-back included).',
+    }),
     'password-stdin': Flags.boolean({
       summary: 'Read the password from stdin (with --username).',
       dependsOn: ['username'],
     }),
+    output: outputFlag(),
   };
 
   async run(): Promise<void> {
@@ -66,15 +78,28 @@ Credentials: --creds, or --username with --password-stdin, else REGISTRY_AUTH_FI
       });
     }
     const tty = process.stderr.isTTY === true;
+    const wasm = await readFile(wasmPath);
+    try {
+      checkWasmBinary(wasm, `--wasm ${wasmPath}`);
+    } catch (err) {
+      // The user's file, not the registry: a usage error.
+      this.error((err as Error).message, { exit: 2 });
+    }
     try {
       const password = flags['password-stdin'] ? await readStdin() : undefined;
-      const result = await pushWasm(args.ref, await readFile(wasmPath), {
+      const result = await pushWasm(args.ref, wasm, {
         format: flags.format,
         insecure: flags.insecure,
-        credentials: { creds: flags.creds, username: flags.username, password },
+        deadlineMs: flags['registry-timeout'] * 1000,
+        credentials: { creds: revealSecret('creds', flags.creds), username: flags.username, password },
         onProgress: (message) => tty && process.stderr.write(`${message}\n`),
       });
-      this.log(result.digest);
+      if (flags.output === 'json')
+        printJson({
+          image: { reference: args.ref, digest: result.digest, format: flags.format },
+          wasm: { path: wasmPath, size: wasm.length, sha256: sha256Hex(wasm) },
+        });
+      else this.log(result.digest);
     } catch (err) {
       if (err instanceof OciError) this.error(err.message, { exit: exitCodeFor(err) });
       throw err;

@@ -2,7 +2,7 @@ import { Command } from '@oclif/core';
 
 import { exitOnError } from '../lib/errors.js';
 import { givenSettings, renderFlags } from '../lib/oclif-flags.js';
-import { runRender } from '../lib/render-run.js';
+import { registryOptions, runRender } from '../lib/render-run.js';
 
 /**
  * `meshwasm render`: parse, then cli/lib/render-run.ts does the rest. bin/run.js sends most render
@@ -35,6 +35,7 @@ The output is parsed back and validated (CRD schemas, CEL rules, DNS-1123 names,
       await runRender({
         values: flags.values,
         printValues: flags['print-values'],
+        registry: registryOptions((name) => flags[name]),
         given: givenSettings(flags, raw),
       });
     } catch (error) {

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { RENDER_FLAGS, type RenderFlag } from './render-flags.js';
-import type { RenderRequest } from './render-run.js';
+import { registryOptions, type RenderRequest } from './render-run.js';
 
 /**
  * The lean argv parser for `meshwasm render` (used by cli/render-main.ts so a render does not load
@@ -67,6 +67,7 @@ function joinDashValues(argv: readonly string[]): string[] | undefined {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
+    if (valueNamesFlag(token)) return undefined;
     const flag = token.startsWith('--')
       ? BY_NAME.get(token.slice(2))
       : token.length === 2 && token.startsWith('-')
@@ -82,6 +83,18 @@ function joinDashValues(argv: readonly string[]): string[] | undefined {
     }
   }
   return out;
+}
+
+/**
+ * `--name=value` where value names a flag (`--callout-body=--fail-open`): oclif splits at "=" and
+ * then reads the value as the next token, so it refuses it ("expects a value") like the separate
+ * form; parseArgs would take it. Left to oclif so both entries answer the same.
+ */
+function valueNamesFlag(token: string): boolean {
+  const eq = token.indexOf('=');
+  if (!token.startsWith('--') || eq < 0) return false;
+  const flag = BY_NAME.get(token.slice(2, eq));
+  return flag !== undefined && flag.kind !== 'boolean' && namedFlag(token.slice(eq + 1)) !== undefined;
 }
 
 /** The render request for argv (without the leading "render"), or undefined: let oclif parse it. */
@@ -120,6 +133,7 @@ export function parseRenderArgv(
   return {
     ...(valuesFile === undefined ? {} : { values: valuesFile }),
     printValues: given.get(BY_NAME.get('print-values')!) === true,
+    registry: registryOptions((name) => given.get(BY_NAME.get(name)!)),
     given: settings,
   };
 }

@@ -51,6 +51,36 @@ export const RENDER_FLAGS: readonly RenderFlag[] = [
     helpGroup: 'INPUT',
     summary: 'Print the effective values as an editable values file instead of rendering.',
   },
+  // How to reach the registry when a user-given --image tag is pinned: the options of `meshwasm
+  // push`. Not settings (a password has no place in a values file or the rendered output).
+  {
+    name: 'insecure',
+    kind: 'boolean',
+    allowNo: false,
+    helpGroup: 'REGISTRY',
+    summary: 'Pinning --image: talk plain HTTP to the registry (and its token service).',
+  },
+  {
+    name: 'creds',
+    kind: 'string',
+    allowNo: false,
+    helpGroup: 'REGISTRY',
+    summary: 'Pinning --image: USER:PASSWORD for the registry.',
+  },
+  {
+    name: 'username',
+    kind: 'string',
+    allowNo: false,
+    helpGroup: 'REGISTRY',
+    summary: 'Pinning --image: user name; the password is read from stdin (--password-stdin).',
+  },
+  {
+    name: 'password-stdin',
+    kind: 'boolean',
+    allowNo: false,
+    helpGroup: 'REGISTRY',
+    summary: 'Pinning --image: read the password from stdin (with --username).',
+  },
   ...SETTINGS.map((setting): RenderFlag => ({
     name: setting.flag,
     ...(setting.char ? { char: setting.char } : {}),

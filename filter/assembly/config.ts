@@ -4,7 +4,7 @@
 //
 // Written in a table-driven, allocation-free style (values are slices of the retained configuration
 // buffer, kept in static tables) because every managed object and code path costs module size, and
-// the module has a 32 KiB budget.
+// the module has a 24 KiB budget.
 
 import {
   jsonBegin,

@@ -6,20 +6,7 @@
 // and per reply one proxy_get_header_map_value(":status"). Nothing is logged per request.
 
 import * as imports from '@solo-io/proxy-runtime/assembly/imports';
-import {
-  BaseContext,
-  Context,
-  FilterHeadersStatusValues,
-  LogLevelValues,
-  RootContext,
-  WasmResultValues,
-  log,
-} from '@solo-io/proxy-runtime/assembly';
-import {
-  BufferTypeValues,
-  HeaderMapTypeValues,
-  StreamTypeValues,
-} from '@solo-io/proxy-runtime/assembly/runtime';
+import { Headers as FilterHeadersStatusValues, Level, log, MapType, OK, PLUGIN_CONFIGURATION } from './abi';
 import { free } from '@solo-io/proxy-runtime/assembly/malloc';
 import { parseConfig, warnings } from './config';
 import {
@@ -52,6 +39,7 @@ import {
   defineMetrics,
   FAILED,
   IN_FLIGHT,
+  recordMemory,
   SKIPPED_IN_FLIGHT,
   SKIPPED_SAMPLING,
   STARTED,
@@ -75,76 +63,68 @@ let configured = false; // the last configure succeeded
 let inFlight: u32 = 0; // callouts dispatched and not answered, in this VM
 let sampleAccumulator: u64 = 0;
 
-export class MeshwasmRoot extends RootContext {
-  // Blocking mode only: which stream waits for which callout token. Async callouts need no record.
-  // (Typed as the SDK's Map<u32, BaseContext> so the module carries one Map implementation, not two.)
-  waiting: Map<u32, BaseContext> = new Map();
+// Blocking mode only: which stream waits for which callout token. Async callouts need no record.
+const waiting = new Map<u32, MeshwasmStream>();
+// The live streams by context id (index.ts routes the ABI callbacks through it).
+export const streams = new Map<u32, MeshwasmStream>();
 
-  createContext(context_id: u32): Context {
-    return new MeshwasmStream(context_id, this);
-  }
-
-  onConfigure(configuration_size: u32): bool {
-    defineMetrics();
-    configured = false;
-    let bytes = new ArrayBuffer(0);
-    if (configuration_size > 0) {
-      store<u32>(OUT_PTR, 0);
-      if (
-        imports.proxy_get_buffer_bytes(
-          BufferTypeValues.PluginConfiguration,
-          0,
-          configuration_size,
-          OUT_PTR,
-          OUT_SIZE,
-        ) != WasmResultValues.Ok
-      ) {
-        return reject('configuration: the host did not provide it');
-      }
-      const p = load<u32>(OUT_PTR);
-      if (p != 0) {
-        bytes = changetype<ArrayBuffer>(p);
-        free(p); // malloc pinned it for the host; config.ts keeps a reference from now on
-      }
+/** proxy_on_configure: reads, validates and applies the plugin configuration. */
+export function rootConfigure(configuration_size: u32): bool {
+  defineMetrics();
+  configured = false;
+  let bytes = new ArrayBuffer(0);
+  if (configuration_size > 0) {
+    store<u32>(OUT_PTR, 0);
+    if (
+      imports.proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, configuration_size, OUT_PTR, OUT_SIZE) != OK
+    ) {
+      return reject('configuration: the host did not provide it');
     }
-    const problem = parseConfig(bytes);
-    if (problem.length > 0) return reject(problem);
-    for (let i = 0; i < warnings.length; i++) log(LogLevelValues.warn, warnings[i]);
-    buildPlan();
-    sampleAccumulator = 0;
-    configured = true;
-    return true;
-  }
-
-  // Every reply comes here (Envoy binds http calls to the root context), including the ones whose
-  // stream has ended: those are counted and otherwise dropped.
-  onHttpCallResponse(token: u32, headers: u32, body_size: u32, trailers: u32): void {
-    const ok = headers != 0 && replyIs2xx();
-    if (inFlight > 0) inFlight--;
-    bump(ok ? SUCCEEDED : FAILED, 1);
-    bump(IN_FLIGHT, -1);
-    const waiting = this.waiting;
-    if (waiting.size > 0 && waiting.has(token)) {
-      const stream = changetype<MeshwasmStream>(waiting.get(token));
-      waiting.delete(token);
-      stream.calloutFinished(ok);
+    const p = load<u32>(OUT_PTR);
+    if (p != 0) {
+      bytes = changetype<ArrayBuffer>(p);
+      free(p); // malloc pinned it for the host; config.ts keeps a reference from now on
     }
   }
+  const problem = parseConfig(bytes);
+  if (problem.length > 0) return reject(problem);
+  for (let i = 0; i < warnings.length; i++) log(Level.warn, warnings[i]);
+  buildPlan();
+  sampleAccumulator = 0;
+  configured = true;
+  return true;
+}
 
-  // VM/plugin teardown: Envoy cancels the outstanding calls and never calls back.
-  onDone(): bool {
-    this.waiting.clear();
-    return true;
+/**
+ * Every reply comes here (Envoy binds http calls to the root context), including the ones whose
+ * stream has ended: those are counted and otherwise dropped.
+ */
+export function rootHttpCallResponse(token: u32, headers: u32): void {
+  const ok = headers != 0 && replyIs2xx();
+  if (inFlight > 0) inFlight--;
+  bump(ok ? SUCCEEDED : FAILED, 1);
+  bump(IN_FLIGHT, -1);
+  recordMemory();
+  if (waiting.size > 0 && waiting.has(token)) {
+    const stream = waiting.get(token);
+    waiting.delete(token);
+    stream.calloutFinished(ok);
   }
+}
+
+/** VM/plugin teardown: Envoy cancels the outstanding calls and never calls back. */
+export function rootDone(): void {
+  waiting.clear();
 }
 
 // Invalid configuration: one critical line naming the field; Envoy then rejects the plugin.
 function reject(problem: string): bool {
-  log(LogLevelValues.critical, 'meshwasm: invalid configuration: ' + problem);
+  log(Level.critical, 'meshwasm: invalid configuration: ' + problem);
   return false;
 }
 
-export class MeshwasmStream extends Context {
+export class MeshwasmStream {
+  constructor(public context_id: u32) {}
   alive: bool = true;
   sampled: bool = false;
   triggered: bool = false;
@@ -156,7 +136,7 @@ export class MeshwasmStream extends Context {
   failed: u32 = 0;
   captured: ArrayBuffer | null = null; // propagated request headers kept for a response trigger
 
-  onRequestHeaders(_headers: u32, _end_of_stream: bool): FilterHeadersStatusValues {
+  onRequestHeaders(): FilterHeadersStatusValues {
     if (!configured || !enabled) return FilterHeadersStatusValues.Continue;
     if (!sampleAll) {
       // Deterministic: exactly floor(n * rate) of the first n requests are sampled.
@@ -175,10 +155,7 @@ export class MeshwasmStream extends Context {
     if (propagates) {
       store<u32>(OUT_PTR, 0);
       store<u32>(OUT_SIZE, 0);
-      if (
-        imports.proxy_get_header_map_pairs(HeaderMapTypeValues.RequestHeaders, OUT_PTR, OUT_SIZE) ==
-        WasmResultValues.Ok
-      ) {
+      if (imports.proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) == OK) {
         host = load<u32>(OUT_PTR);
         if (host != 0) select(host, load<u32>(OUT_SIZE), true);
       }
@@ -193,7 +170,7 @@ export class MeshwasmStream extends Context {
     return this.fire(headers, WAIT_REQUEST);
   }
 
-  onResponseHeaders(_headers: u32, _end_of_stream: bool): FilterHeadersStatusValues {
+  onResponseHeaders(): FilterHeadersStatusValues {
     if (!configured || !enabled || !this.sampled) return FilterHeadersStatusValues.Continue;
     if (!onResponse) {
       // Blocking + request trigger: the outcome is known by now; the client's response carries it.
@@ -227,11 +204,11 @@ export class MeshwasmStream extends Context {
           0,
           timeoutMs,
           TOKEN,
-        ) == WasmResultValues.Ok
+        ) == OK
       ) {
         inFlight++;
         pending++;
-        if (blocking) (this.root_context as MeshwasmRoot).waiting.set(load<u32>(TOKEN), this);
+        if (blocking) waiting.set(load<u32>(TOKEN), this);
       } else {
         refused++; // unknown cluster, bad headers, no healthy upstream: Envoy never calls back
       }
@@ -261,11 +238,9 @@ export class MeshwasmStream extends Context {
     if (this.pending > 0 || !this.alive || phase == WAIT_NONE) return;
     this.waitingOn = WAIT_NONE;
     // The stream may be gone for the host, or the plugin reconfigured: then write nothing.
-    if (!configured || imports.proxy_set_effective_context(this.context_id) != WasmResultValues.Ok) return;
+    if (!configured || imports.proxy_set_effective_context(this.context_id) != OK) return;
     if (this.finish(phase))
-      imports.proxy_continue_stream(
-        phase == WAIT_REQUEST ? StreamTypeValues.Request : StreamTypeValues.Response,
-      );
+      imports.proxy_continue_stream(phase == WAIT_REQUEST ? 0 /* request */ : 1 /* response */);
   }
 
   // Every callout of this stream is done: reply with failureStatus (returns false) or let the
@@ -307,7 +282,7 @@ export class MeshwasmStream extends Context {
     if (outcomeLen == 0) return;
     this.outcomeAdded = true;
     imports.proxy_replace_header_map_value(
-      HeaderMapTypeValues.ResponseHeaders,
+      MapType.ResponseHeaders,
       outcomePtr,
       outcomeLen,
       OUTCOME,
@@ -321,16 +296,6 @@ export class MeshwasmStream extends Context {
     store<u8>(OUTCOME + n++, 0x2f);
     return n + writeDecimal(OUTCOME + n, this.attempted);
   }
-
-  onDone(): bool {
-    this.alive = false;
-    return true;
-  }
-
-  onDelete(): void {
-    this.alive = false;
-    this.captured = null;
-  }
 }
 
 // Reads the callout reply's :status (valid only inside proxy_on_http_call_response).
@@ -338,13 +303,8 @@ function replyIs2xx(): bool {
   store<u32>(OUT_PTR, 0);
   store<u32>(OUT_SIZE, 0);
   if (
-    imports.proxy_get_header_map_value(
-      HeaderMapTypeValues.HttpCallResponseHeaders,
-      STATUS_KEY,
-      7,
-      OUT_PTR,
-      OUT_SIZE,
-    ) != WasmResultValues.Ok
+    imports.proxy_get_header_map_value(MapType.HttpCallResponseHeaders, STATUS_KEY, 7, OUT_PTR, OUT_SIZE) !=
+    OK
   )
     return false;
   const p = load<u32>(OUT_PTR);

@@ -78,7 +78,8 @@ export function streamControlFunctions(vm: StreamControlVm, streams: StreamContr
       const c = vm.ctx();
       if (c instanceof StreamContext) {
         const reply: LocalReplyRecord = {
-          statusCode: code >>> 0,
+          // Envoy casts the code to Http::Code (16 bits): 99999 goes out as 34463.
+          statusCode: (code >>> 0) & 0xffff,
           details: details.replace(/\s/g, '_'),
           body,
           headers: extra,

@@ -9,6 +9,8 @@ import { renderTemplate } from '../templates.js';
  * "bad argument". `op: add` with an empty path makes `value` a whole new Cluster. It lives in the
  * Gateway's namespace and is named after the cluster, so filters that call the same Service share
  * it. Envoy Gateway ignores it unless extensionApis.enableEnvoyPatchPolicy is on (render says so).
+ * With mergeGateways all Gateways of a class share one Envoy, and Envoy Gateway only applies patch
+ * policies aimed at the GatewayClass (internal/gatewayapi/envoypatchpolicy.go), so it targets that.
  */
 export function renderEnvoyPatchPolicy(model: RenderModel): RenderedDocument {
   const { callout, values } = model;
@@ -19,7 +21,8 @@ export function renderEnvoyPatchPolicy(model: RenderModel): RenderedDocument {
     name: callout.name,
     namespace,
     labels: model.labels,
-    gateway: values.gateway,
+    targetKind: values.egMerge === 'gateways' ? 'GatewayClass' : 'Gateway',
+    targetName: values.egMerge === 'gateways' ? values.gatewayClass : values.gateway,
     clusterName: callout.name,
     cluster: strictDnsCluster(callout.name, callout.provision.host, callout.provision.port),
   });

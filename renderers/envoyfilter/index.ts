@@ -12,7 +12,7 @@ export function renderTarget(model: RenderModel): RenderedDocument[] {
       namespace: model.namespace,
       labels: model.labels,
       annotations: provision.annotations,
-      attachment: model.attachment,
+      attachment: model.envoyFilterAttachment,
       priority: model.values.priority,
       configPatches: [...provision.patches, ...wasmPatches(model)],
     }),

@@ -86,11 +86,12 @@ export function wasmConfig(model: RenderModel): Record<string, unknown> {
   };
 }
 
-function beforeRouter(model: RenderModel): Record<string, unknown> {
+function beforeRouter(model: RenderModel, chain?: string): Record<string, unknown> {
   return {
     context: listenerContext(model.shape),
     listener: {
       filterChain: {
+        ...(chain ? { name: chain } : {}),
         filter: {
           name: 'envoy.filters.network.http_connection_manager',
           subFilter: { name: 'envoy.filters.http.router' },
@@ -98,6 +99,17 @@ function beforeRouter(model: RenderModel): Record<string, unknown> {
       },
     },
   };
+}
+
+/** One HTTP_FILTER insertion per targeted waypoint chain, or one for every chain of the selected proxies. */
+function insertions(model: RenderModel, value: Record<string, unknown>): ConfigPatch[] {
+  const chains = model.envoyFilterAttachment.chains ?? [undefined];
+  return chains.map((chain) => ({
+    applyTo: 'HTTP_FILTER' as const,
+    match: beforeRouter(model, chain),
+    operation: 'INSERT_BEFORE' as const,
+    value,
+  }));
 }
 
 export function wasmPatches(model: RenderModel): ConfigPatch[] {
@@ -109,36 +121,28 @@ export function wasmPatches(model: RenderModel): ConfigPatch[] {
         operation: 'ADD',
         value: { name, typed_config: { '@type': WASM_TYPE, config: wasmConfig(model) } },
       },
-      {
-        applyTo: 'HTTP_FILTER',
-        match: beforeRouter(model),
-        operation: 'INSERT_BEFORE',
-        value: {
-          name,
-          config_discovery: {
-            config_source: { ads: {}, initial_fetch_timeout: '0s' },
-            type_urls: [WASM_TYPE, RBAC_TYPE],
-          },
+      ...insertions(model, {
+        name,
+        config_discovery: {
+          config_source: { ads: {}, initial_fetch_timeout: '0s' },
+          type_urls: [WASM_TYPE, RBAC_TYPE],
         },
-      },
+      }),
     ];
   }
   const patches: ConfigPatch[] = [];
   if (model.module.kind === 'http') {
-    const { host, port, tls } = model.module;
+    const { host, port, ca } = model.module;
     patches.push({
       applyTo: 'CLUSTER',
       match: { context: clusterContext(model.shape) },
       operation: 'ADD',
-      value: strictDnsCluster(moduleClusterName(model), host, port, { tls }),
+      value: strictDnsCluster(moduleClusterName(model), host, port, ca ? { tls: { ca } } : {}),
     });
   }
-  patches.push({
-    applyTo: 'HTTP_FILTER',
-    match: beforeRouter(model),
-    operation: 'INSERT_BEFORE',
-    value: { name, typed_config: { '@type': WASM_TYPE, config: wasmConfig(model) } },
-  });
+  patches.push(
+    ...insertions(model, { name, typed_config: { '@type': WASM_TYPE, config: wasmConfig(model) } }),
+  );
   return patches;
 }
 

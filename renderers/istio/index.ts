@@ -19,7 +19,7 @@ export function renderTarget(model: RenderModel): RenderedDocument[] {
         namespace: model.namespace,
         labels: model.labels,
         annotations: provision.annotations,
-        attachment: model.attachment,
+        attachment: model.envoyFilterAttachment,
         configPatches: provision.patches,
       }),
     );

@@ -6,7 +6,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import Apply from '../../cli/commands/apply.js';
+import Delete from '../../cli/commands/delete.js';
+import Detect from '../../cli/commands/detect.js';
 import Render from '../../cli/commands/render.js';
+import Status from '../../cli/commands/status.js';
 import Validate from '../../cli/commands/validate.js';
 import { renderWithoutOclif } from '../../cli/render-main.js';
 
@@ -18,7 +22,14 @@ export interface RunResult {
   stderr: string;
 }
 
-const COMMANDS = { render: Render, validate: Validate };
+const COMMANDS = {
+  render: Render,
+  validate: Validate,
+  apply: Apply,
+  detect: Detect,
+  status: Status,
+  delete: Delete,
+};
 
 /**
  * The environment a user's shell would give: without the caller's MESHWASM_* variables, and

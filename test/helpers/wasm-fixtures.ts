@@ -26,7 +26,8 @@ export type Step =
   | { call: string; args: Arg[]; store?: number }
   | { log: string; level?: number }
   | { storeParam: number; at: number }
-  | { trap: true };
+  | { trap: true }
+  | { loopForever: true };
 
 export type Ret = number | { load: number };
 
@@ -194,6 +195,8 @@ export class ProxyModuleBuilder {
     keyOf: (c: string) => string,
   ): number[] {
     if ('trap' in st) return op.unreachable();
+    // loop (br 0) end: a guest that never returns.
+    if ('loopForever' in st) return [0x03, 0x40, 0x0c, 0x00, 0x0b];
     if ('storeParam' in st) return [...op.i32Const(st.at), ...op.localGet(st.storeParam), ...op.i32Store()];
     if ('log' in st) {
       const d = this.data(st.log);
