@@ -2,6 +2,7 @@ import { UsageError } from '../renderers/errors.js';
 import { isLabelValue } from '../renderers/value-types.js';
 import type { ResolvedValues } from '../renderers/values.js';
 import { Api, type KubeObject, resourceName, type ResourceType, statusText } from './api.js';
+import type { ApiResponse } from './connection.js';
 import { ClusterError } from './errors.js';
 import { CALLOUT_SERVICE, FIELD_MANAGER, INSTANCE, MANAGED_BY } from './labels.js';
 
@@ -86,7 +87,7 @@ export async function applyOne(
     namespace,
   );
   if (response.status === 409) throw conflict(ref, namespace, response.body);
-  if (response.status === 422 || response.status === 400)
+  if (response.status === 422 || response.status === 400 || isTypedPatchFailure(response))
     throw new ClusterError(`${ref} in ${namespace}: the API server rejected it (${statusText(response)})`);
   const after = api.expect(response, 'apply', ref);
   const outcome: Outcome = !before
@@ -95,6 +96,15 @@ export async function applyOne(
       ? 'unchanged'
       : 'configured';
   return { object: after, ref, outcome, warnings: response.warnings };
+}
+
+/**
+ * kube-apiserver answers a server-side apply whose object does not fit the schema (a field the CRD
+ * does not declare, under fieldValidation=Strict) with HTTP 500 "failed to create typed patch object",
+ * not 422: the fault is still the object's, so it is reported as a rejection, not a server error.
+ */
+function isTypedPatchFailure(response: ApiResponse): boolean {
+  return response.status === 500 && /failed to create typed patch object/.test(statusText(response));
 }
 
 /** A server-side apply conflict: who owns which field, and the two ways out. */

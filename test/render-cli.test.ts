@@ -131,7 +131,11 @@ t.test('bad input: one message naming the flag, exit code 2, nothing on stdout (
   const unknownFlag = runCli(['render', '--callout-prot', '1']);
   t.equal(unknownFlag.code, 2, 'an unknown flag exits 2 too');
   t.equal(unknownFlag.stdout, '');
-  t.match(unknownFlag.stderr, /Nonexistent flag: --callout-prot/);
+  t.match(
+    unknownFlag.stderr,
+    /^Error: unknown flag --callout-prot; did you mean --callout-port\?\n/,
+    'names the flag and the nearest real one',
+  );
 });
 
 t.test('bad input in-process: the same messages and exit code', async (t) => {

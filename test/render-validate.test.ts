@@ -208,7 +208,7 @@ t.test('each rule rejects a broken resource', async (t) => {
     ],
     [
       'EnvoyFilter targetRefs gated',
-      golden('envoyfilter/waypoint-ossm-3.0')[0],
+      golden('envoyfilter/waypoint-istio-1.30')[0],
       /spec\.targetRefs does not exist on ossm-2\.6/,
       'ossm-2.6',
     ],
