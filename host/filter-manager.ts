@@ -485,8 +485,7 @@ export class FilterManager {
           ? reply.grpcStatus
           : (HTTP_TO_GRPC[reply.statusCode] ?? GrpcStatus.Unknown);
       headers.replace('grpc-status', String(grpc));
-      if (body.length > 0)
-        headers.replace('grpc-message', encodeURIComponent(Buffer.from(body).toString('utf8')));
+      if (body.length > 0) headers.replace('grpc-message', percentEncodeGrpcMessage(body));
       headers.remove('content-length');
       body = EMPTY;
     } else if (body.length > 0) {
@@ -558,4 +557,21 @@ export class FilterManager {
     if (!(c instanceof StreamContext)) throw new Error(`no HTTP stream context ${id}`);
     return c;
   }
+}
+
+/**
+ * grpc-message as Envoy writes it (Grpc::Utility::PercentEncoding): only '%' and the bytes a header
+ * value cannot carry (below 0x20, 0x7F and above, so every byte of a multi-byte UTF-8 character)
+ * become %XX; spaces, quotes and slashes stay as they are. Checked against Envoy 1.40 in
+ * test/engines-modules.test.ts.
+ */
+export function percentEncodeGrpcMessage(message: Uint8Array): string {
+  let out = '';
+  for (const byte of message) {
+    out +=
+      byte < 0x20 || byte >= 0x7f || byte === 0x25
+        ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  }
+  return out;
 }

@@ -31,6 +31,17 @@ export interface GatewayOptions {
   listen?: { port?: number; host?: string };
   /** Route timeout for the upstream request (Envoy's default is 15 s); 0 = none. */
   routeTimeoutMs?: number;
+  /** Called once per exchange when it is over (what an access log line says). */
+  onExchange?: (exchange: Exchange) => void;
+}
+
+export interface Exchange {
+  method: string;
+  path: string;
+  /** The status sent to the client; 0 if none was (the client went away first). */
+  status: number;
+  durationMs: number;
+  requestId: string;
 }
 
 export interface Gateway {
@@ -131,6 +142,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       protocol: `HTTP/${req.httpVersion}`,
     });
     let finished = false;
+    const startedAt = process.hrtime.bigint();
+    let sentStatus = 0;
     let upstreamReq: http.ClientRequest | undefined;
     let upstreamTimer: NodeJS.Timeout | undefined;
     let responseStarted = false;
@@ -144,7 +157,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (upstreamTimer) clearTimeout(upstreamTimer);
       upstreamReq?.destroy();
       // A connection the gateway's close() cut may report after the host has shut down.
-      if (!closed) host.completeHttpContext(id);
+      if (closed) return;
+      host.completeHttpContext(id);
+      opts.onExchange?.({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        status: sentStatus,
+        durationMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
+        requestId: headers.find(([k]) => k === 'x-request-id')?.[1] ?? '',
+      });
     };
 
     /** Feeds a body stream into the filter one chunk behind, so the last chunk carries end_of_stream. */
@@ -193,7 +214,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         port: upstream.port || 80,
         method,
         path: toWire(path),
-        headers: [...toRaw(headers), 'host', toWire(authority)],
+        // The router tells the upstream how long it will wait (Envoy adds this header after the
+        // filters ran, so they never see it).
+        headers: [
+          ...toRaw(headers),
+          'host',
+          toWire(authority),
+          ...(routeTimeoutMs > 0 ? ['x-envoy-expected-rq-timeout-ms', String(routeTimeoutMs)] : []),
+        ],
       });
       upstreamReq = ur;
       if (routeTimeoutMs > 0) {
@@ -280,15 +308,23 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           directReply(res, 502, MISSING_STATUS_BODY);
           return;
         }
-        const wire = toRaw(h);
-        let writable = Number(status) >= 100 && Number(status) <= 999;
+        // What the HCM and the HTTP/1 codec add after the filters: `server: envoy` (overwriting
+        // the upstream's), and for a headers-only response an explicit content-length: 0 instead
+        // of chunked framing (not for 1xx/204/304 or the answer to a HEAD).
+        const code = Number(status);
+        const sent: Headers = [...h.filter(([k]) => k !== 'server'), ['server', 'envoy']];
+        const bodiless = code < 200 || code === 204 || code === 304 || req.method === 'HEAD';
+        if (eos && !bodiless && !h.some(([k]) => k === 'content-length')) sent.push(['content-length', '0']);
+        sentStatus = code;
+        const wire = toRaw(sent);
+        let writable = code >= 100 && code <= 999;
         for (let i = 0; writable && i < wire.length; i += 2) writable = nodeWritable(wire[i]!, wire[i + 1]!);
         if (writable) {
           // Envoy's reason phrase for a code it does not know is "Unknown".
-          res.writeHead(Number(status), http.STATUS_CODES[status] ?? 'Unknown', wire);
+          res.writeHead(code, http.STATUS_CODES[status] ?? 'Unknown', wire);
           if (eos) res.end();
         } else {
-          raw = new RawResponse(res.socket!, status, h, eos);
+          raw = new RawResponse(res.socket!, status, sent, eos);
         }
       },
       responseData: (data, eos) => {

@@ -160,7 +160,14 @@ export class GuestCalls {
   private fail(fnName: string, e: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    const msg = e instanceof Error ? e.message : String(e);
+    // V8 in Envoy reports a Wasm trap as an uncaught exception: "Uncaught RuntimeError: unreachable"
+    // (test/engines-modules.test.ts); what a host function throws keeps its own message.
+    const msg =
+      e instanceof WebAssembly.RuntimeError
+        ? `Uncaught RuntimeError: ${e.message}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
     this.hostLog(LogLevel.error, `Function: ${fnName} failed: ${msg}`);
     this.onFail();
   }

@@ -177,7 +177,7 @@ export class ProxyWasmHost {
     this.vmConfig = toBytes(opts.vmConfig);
     for (const [k, v] of Object.entries(opts.properties ?? {})) this.properties.set(k, v);
     this.identity = { rootId: opts.rootId ?? '', pluginName: opts.pluginName ?? '', vmId: opts.vmId ?? '' };
-    this.now = opts.now ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.now = opts.now ?? wallClockNanoseconds;
     this.streams = new FilterManager(this.vm, {
       abi,
       failOpen: opts.failOpen ?? false,
@@ -605,4 +605,15 @@ export class ProxyWasmHost {
     this.stopTicks();
     this.callouts.shutdown();
   }
+}
+
+// Envoy's proxy_get_current_time_nanoseconds reads the system clock at nanosecond resolution; a
+// Date.now() clock would step in whole milliseconds. So: the wall clock once, then the monotonic
+// high-resolution clock from there.
+const WALL_AT_START = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+const MONOTONIC_AT_START = process.hrtime.bigint();
+
+/** The wall clock in nanoseconds, with sub-millisecond resolution. */
+export function wallClockNanoseconds(): bigint {
+  return WALL_AT_START + (process.hrtime.bigint() - MONOTONIC_AT_START);
 }

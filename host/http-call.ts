@@ -135,6 +135,20 @@ export function requestTarget(
   return { method, path: base + path, authority };
 }
 
+// Methods Envoy's HTTP/1 codec sends without a body (checked against Envoy 1.40 in
+// test/engines-scenarios.test.ts): a headers-only GET, HEAD, DELETE, TRACE or CONNECT carries no
+// content-length; every other method gets "content-length: 0" instead of chunked framing.
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'TRACE', 'CONNECT']);
+
+/**
+ * The content-length Envoy's HTTP/1 codec writes for a request without one of its own: the body's
+ * length, or for a headers-only request "0" unless the method is bodiless (then none).
+ */
+export function headersOnlyContentLength(method: string, bodyLength: number): string | undefined {
+  if (bodyLength > 0) return String(bodyLength);
+  return BODILESS_METHODS.has(method.toUpperCase()) ? undefined : '0';
+}
+
 /**
  * Whether the pool holds an idle connection to `target`. Envoy then attaches a new request at once,
  * so a refusal (codec or circuit breaker) completes inside AsyncClient::send, which returns null:
@@ -172,15 +186,25 @@ export function sendCallout(
   }
   // Host takes :authority's place (first), as Envoy's HTTP/1 codec writes it.
   const outHeaders: string[] = ['host', toWire(authority)];
+  const hasTrailers = req.trailers.length > 0;
+  // A content-length the guest set goes out as set (Envoy's HTTP/1 codec writes it and does not
+  // chunk); callouts.ts already replaced it with the body's length when there is a body.
+  let contentLength = false;
   for (const [k, v] of req.headers) {
-    if (k.charCodeAt(0) !== 58 && k !== 'content-length' && k !== 'host') outHeaders.push(k, toWire(v));
+    if (k.charCodeAt(0) === 58 || k === 'host') continue;
+    if (k === 'content-length') {
+      if (hasTrailers) continue;
+      contentLength = true;
+    }
+    outHeaders.push(k, toWire(v));
   }
   outHeaders.push('x-envoy-internal', 'true');
   if (req.timeoutMs > 0) outHeaders.push('x-envoy-expected-rq-timeout-ms', String(req.timeoutMs));
-  const hasTrailers = req.trailers.length > 0;
-  if (req.body.length > 0 && !hasTrailers) outHeaders.push('content-length', String(req.body.length));
   if (hasTrailers) {
     outHeaders.push('transfer-encoding', 'chunked', 'trailer', req.trailers.map(([k]) => k).join(', '));
+  } else if (!contentLength) {
+    const length = headersOnlyContentLength(method, req.body.length);
+    if (length !== undefined) outHeaders.push('content-length', length);
   }
 
   let settled = false;

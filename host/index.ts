@@ -39,5 +39,5 @@ export {
   type CalloutResponse,
 } from './http-call.js';
 export type { StreamSink, StreamInfoOptions } from './stream.js';
-export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { startGateway, type Exchange, type Gateway, type GatewayOptions } from './gateway.js';
 export type { GuestWatchdog } from './guest-calls.js';

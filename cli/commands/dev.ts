@@ -1,60 +1,70 @@
-import { readFile } from 'node:fs/promises';
 import { Command, Flags } from '@oclif/core';
-import { type Gateway, HostLoadError, LogLevel, startGateway } from '../../host/index.js';
-import { UsageError } from '../../renderers/errors.js';
-import { checkFilterConfig } from '../../renderers/filter-schema.js';
-import { packagePath } from '../../renderers/package-root.js';
+import { DEFAULT_LISTEN, DEFAULT_UPSTREAM } from '../lib/dev-options.js';
+import { type DevSession, LEVELS, startDev } from '../lib/dev-run.js';
 import { exitOnError } from '../lib/errors.js';
-import { readInput } from '../lib/input.js';
+import { givenSettings, renderFlags } from '../lib/oclif-flags.js';
 
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
+/** render's settings flags, minus the ones about printing manifests. */
+function settingsFlags() {
+  const { 'print-values': _p, output: _o, 'output-dir': _d, ...flags } = renderFlags();
+  return flags;
+}
 
 export default class Dev extends Command {
   static override summary =
-    "Run the filter in front of a local upstream, through meshwasm's Envoy-faithful proxy-wasm host.";
+    'Run the filter locally in front of an upstream, in the Node host (default) or in real Envoy.';
 
-  static override description = `Starts an HTTP gateway on 127.0.0.1. Every request runs through the filter the way Envoy runs it (request headers, body, response, on_log/on_done/on_delete), then goes to --upstream. The filter's callouts go to the URL given with --callout (for the configured cluster) or --cluster NAME=URL.
-Prints the gateway URL on stdout; filter logs go to stderr. Stops on Ctrl-C.`;
+  static override description = `With no flags this is the reference scenario: listen on ${DEFAULT_LISTEN}, requests go to back-golang at ${DEFAULT_UPSTREAM}, and the filter's callout cluster (outbound|8444||back-python.jump-app-dev.svc.cluster.local) goes to back-python at http://127.0.0.1:8444.
+
+The filter configuration is built exactly as \`render\` builds it: the same flags, MESHWASM_* variables and -f values file. --cluster NAME=URL (repeatable) maps a cluster name to a URL, overriding the default mapping.
+
+URLs (--upstream, --cluster) are http://HOST:PORT: any host, loopback or not, no path, no credentials (neither engine would send them; they are never echoed).
+
+--engine node runs meshwasm's proxy-wasm host (needs nothing); --engine envoy runs real Envoy (MESHWASM_ENVOY, the component cache, or envoy on PATH).
+
+stdout gets the listening URL; stderr gets one access-log line per request (method, path, status, duration, callouts and their outcomes), the filter's log lines with their level, and on Ctrl-C/SIGTERM a summary (requests, callouts by outcome, p50/p99) after draining.`;
 
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --upstream http://127.0.0.1:8080 --callout http://127.0.0.1:8000 --config \'{"cluster":"outbound|8000||back-python"}\'',
-    '<%= config.bin %> <%= command.id %> --upstream http://127.0.0.1:8080 --config-file filter.json --cluster back=http://127.0.0.1:8000 --port 0',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --engine envoy --mode blocking --failure-status 503',
+    '<%= config.bin %> <%= command.id %> -f values.yaml --listen 127.0.0.1:0 --upstream http://127.0.0.1:8080',
+    '<%= config.bin %> <%= command.id %> --wasm other.wasm --config \'{"cluster":"back"}\' --cluster back=http://127.0.0.1:8000',
   ];
 
   static override flags = {
-    wasm: Flags.file({
+    ...settingsFlags(),
+    engine: Flags.option({
+      options: ['node', 'envoy'] as const,
+      default: 'node' as const,
+      summary: 'node: the built-in proxy-wasm host; envoy: real Envoy.',
+    })(),
+    wasm: Flags.string({
       summary: 'The filter module (default: filter/build/plugin.wasm; build it with `meshwasm build`).',
     }),
-    config: Flags.string({
-      summary: 'Filter configuration as a JSON object (same as WasmPlugin pluginConfig).',
-      exclusive: ['config-file'],
+    listen: Flags.string({
+      default: DEFAULT_LISTEN,
+      summary: 'HOST:PORT to listen on (port 0 = any free port).',
     }),
-    'config-file': Flags.string({ summary: 'Read the filter configuration from FILE, or - for stdin.' }),
     upstream: Flags.string({
-      required: true,
-      summary: 'Where requests go after the filter: http://127.0.0.1:PORT.',
+      default: DEFAULT_UPSTREAM,
+      summary: 'Where requests go after the filter: http://HOST:PORT.',
     }),
-    callout: Flags.string({ summary: 'URL the configured `cluster` resolves to (the callout target).' }),
     cluster: Flags.string({
       multiple: true,
-      summary: 'Map an Envoy cluster name to a URL: NAME=http://127.0.0.1:PORT (repeatable).',
+      summary: 'Map an Envoy cluster name to a URL: NAME=http://HOST:PORT (repeatable).',
     }),
-    port: Flags.integer({
-      default: 10000,
-      min: 0,
-      max: 65535,
-      summary: 'Port to listen on (0 = any free port).',
+    config: Flags.string({
+      summary: 'A raw plugin configuration (JSON) instead of the settings, e.g. for another module.',
+      exclusive: ['config-file'],
     }),
-    'root-id': Flags.string({
-      default: 'meshwasm',
-      summary: 'Envoy root_id (the filter registers "meshwasm").',
+    'config-file': Flags.string({
+      summary: 'Read the raw plugin configuration (JSON) from FILE, or - for stdin.',
     }),
     'guest-timeout': Flags.integer({
       min: 1,
       summary:
         'Fail the VM (as after a trap) when one guest call runs longer than this many ms. Envoy has no such limit; Ctrl-C also stops a looping module.',
     }),
-    'fail-open': Flags.boolean({ summary: 'Pass requests through if the VM traps (Envoy fail_open).' }),
     'log-level': Flags.option({
       options: LEVELS,
       default: 'info' as const,
@@ -62,87 +72,36 @@ Prints the gateway URL on stdout; filter logs go to stderr. Stops on Ctrl-C.`;
     })(),
   };
 
-  async run(): Promise<Gateway> {
-    const { flags } = await this.parse(Dev);
+  async run(): Promise<DevSession> {
+    const { flags, raw } = await this.parse(Dev);
     try {
-      const wasmPath = flags.wasm ?? packagePath('filter', 'build', 'plugin.wasm');
-      const wasm = await readFile(wasmPath).catch(() => {
-        throw new UsageError(
-          `--wasm: ${wasmPath} cannot be read; build the filter with \`meshwasm build\` or pass --wasm FILE`,
-        );
-      });
-      const configText = flags['config-file']
-        ? (await readInput(flags['config-file'], '--config-file')).text
-        : (flags.config ?? '{}');
-      const from = flags['config-file'] ? '--config-file' : '--config';
-      let config: unknown;
-      try {
-        config = JSON.parse(configText);
-      } catch (error) {
-        throw new UsageError(`${from}: not valid JSON (${(error as Error).message}); give one JSON object`);
-      }
-      const problems = checkFilterConfig(config);
-      if (problems.length > 0) {
-        throw new UsageError(
-          problems.map((p) => `${from}: ${p.property ? `${p.property}: ` : ''}${p.message}`).join('\n'),
-        );
-      }
-      const clusters: Record<string, string> = {};
-      for (const entry of flags.cluster ?? []) {
-        const eq = entry.indexOf('=');
-        if (eq <= 0)
-          throw new UsageError(
-            `--cluster: '${entry}' is not NAME=URL; e.g. --cluster back=http://127.0.0.1:8000`,
-          );
-        clusters[entry.slice(0, eq)] = entry.slice(eq + 1);
-      }
-      if (flags.callout) {
-        const cluster = (config as { cluster?: unknown }).cluster;
-        if (typeof cluster !== 'string')
-          throw new UsageError(
-            '--callout: the configuration has no `cluster` to point at it; set "cluster" or use --cluster NAME=URL',
-          );
-        clusters[cluster] = flags.callout;
-      }
-      const minLevel = LEVELS.indexOf(flags['log-level']) as LogLevel;
-      const gateway = await startGateway({
-        host: {
-          wasm,
-          rootId: flags['root-id'],
-          pluginConfig: configText,
-          clusters,
-          failOpen: flags['fail-open'],
-          trace: false,
-          // A looping guest blocks the event loop: node:vm's watchdog stops it on SIGINT or timeout.
-          guestWatchdog: { timeoutMs: flags['guest-timeout'], breakOnSigint: true },
-          logSink: (e) => {
-            if (e.level >= minLevel)
-              process.stderr.write(
-                `[${LEVELS[e.level]}] ${e.source === 'host' ? 'host: ' : ''}${e.message}\n`,
-              );
-          },
-        },
+      const session = await startDev({
+        engine: flags.engine,
+        wasm: flags.wasm,
+        listen: flags.listen,
+        guestTimeoutMs: flags['guest-timeout'],
         upstream: flags.upstream,
-        listen: { port: flags.port, host: '127.0.0.1' },
-      }).catch((error: unknown) => {
-        if (error instanceof HostLoadError) throw new UsageError(`${wasmPath}: ${error.message}`);
-        if (error instanceof Error && /^(clusters\.|upstream:)/.test(error.message))
-          throw new UsageError(error.message);
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new UsageError(`--port: ${flags.port} is already in use; pick another port or --port 0`);
-        throw error;
+        clusters: flags.cluster ?? [],
+        given: givenSettings(flags, raw),
+        values: flags.values as string | undefined,
+        config: flags.config,
+        configFile: flags['config-file'],
+        logLevel: flags['log-level'],
       });
-      const stop = () => void gateway.close().then(() => process.exit(0));
+      const stop = () =>
+        void session.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      this.log(gateway.url);
-      process.stderr.write(`meshwasm dev: ${gateway.url} -> ${flags.upstream} (Ctrl-C to stop)\n`);
+      this.log(session.url);
       return {
-        ...gateway,
-        close: async () => {
+        ...session,
+        stop: async () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          await gateway.close();
+          await session.stop();
         },
       };
     } catch (error) {
