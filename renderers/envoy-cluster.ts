@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Json } from './yaml-encode.js';
 
 /**
@@ -30,15 +31,19 @@ export function strictDnsCluster(
     // TLS for an https module host, checked the way Envoy's docs for remote data sources advise:
     // the certificate must chain to the CA bundle and name the host. The sha256 (mandatory for
     // code.remote) authenticates the bytes; this keeps the fetch itself from going to an impostor.
+    // An IP literal is matched as an IP SAN and sent without SNI (SNI carries host names only).
+    const ip = isIP(host) !== 0;
     cluster.transport_socket = {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-        sni: host,
+        ...(ip ? {} : { sni: host }),
         common_tls_context: {
           validation_context: {
             trusted_ca: { filename: options.tls.ca },
-            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: host } }],
+            match_typed_subject_alt_names: [
+              { san_type: ip ? 'IP_ADDRESS' : 'DNS', matcher: { exact: host } },
+            ],
           },
         },
       },

@@ -69,7 +69,10 @@ t.test('a misspelt command or flag: one line with a did-you-mean, the usage line
       /^Error: unknown flag --insecur; did you mean --insecure\?\nUsage: meshwasm push REF \[FLAGS\]/,
     ],
     [['build', '--zzz'], /^Error: unknown flag --zzz\nUsage: meshwasm build \[FLAGS\]/],
-    [['dev'], /^Error: Missing required flag upstream\nUsage: meshwasm dev \[FLAGS\]/],
+    [
+      ['dev', '--engin', 'envoy'],
+      /^Error: unknown flag --engin; did you mean --engine\?\nUsage: meshwasm dev \[FLAGS\]/,
+    ],
     [['render', '--namespace'], /^Error: Flag --namespace expects a value\nUsage: meshwasm render/],
     [
       ['build', '--format', 'zip'],
@@ -94,9 +97,12 @@ t.test('exit codes: 2 for a non-wasm file to push and a malformed --upstream', a
   const push = await runMain(['push', '127.0.0.1:1/team/filter:v1', '--wasm', notWasm, '--insecure']);
   t.equal(push.code, 2, push.stderr);
   t.match(push.stderr, /^Error: --wasm .*not\.wasm is not a WebAssembly module/);
-  const dev = await runMain(['dev', '--upstream', 'http://user:pw@[bad', '--port', '0']);
+  const dev = await runMain(['dev', '--upstream', 'http://user:pw@[bad', '--listen', '127.0.0.1:0']);
   t.equal(dev.code, 2, dev.stderr);
-  t.match(dev.stderr, /^Error: upstream: not a valid URL; give http:\/\/HOST:PORT/);
+  t.match(
+    dev.stderr,
+    /^Error: --upstream: 'http:\/\/\*\*\*@\[bad' is not a valid URL; write it as http:\/\/127\.0\.0\.1:8442\n$/,
+  );
   t.notMatch(dev.stderr, /pw|TypeError/, 'no credentials, no raw TypeError');
 });
 

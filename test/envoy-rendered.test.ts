@@ -53,7 +53,7 @@ async function moduleServer(t: Test) {
       join(dir, 'key.pem'),
       '-out',
       join(dir, 'cert.pem'),
-    ].concat(['-days', '1', '-subj', '/CN=127.0.0.1']),
+    ].concat(['-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']),
     { stdio: 'ignore' },
   );
   const fetched: string[] = [];
@@ -66,7 +66,12 @@ async function moduleServer(t: Test) {
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/plugin.wasm`, fetched };
+  // The self-signed certificate is its own CA: render gets it as --module-ca.
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/plugin.wasm`,
+    ca: join(dir, 'cert.pem'),
+    fetched,
+  };
 }
 
 const SHA256 = createHash('sha256').update(PLUGIN).digest('hex');
@@ -101,7 +106,14 @@ t.test(
     const envoy = requireComponent(t, 'envoy');
     if (!envoy) return;
     const server = await moduleServer(t);
-    const patches = await envoyfilterPatches(['--url', server.url, '--sha256', SHA256]);
+    const patches = await envoyfilterPatches([
+      '--url',
+      server.url,
+      '--sha256',
+      SHA256,
+      '--module-ca',
+      server.ca,
+    ]);
     t.same(patches.map((p) => p.applyTo).sort(), ['CLUSTER', 'HTTP_FILTER']);
     const upstream = await startUpstream(t);
     const back = await startBackPython(t);
@@ -126,7 +138,14 @@ t.test('envoyfilter --url with a wrong --sha256: Envoy retries, gives up, and fa
   const envoy = requireComponent(t, 'envoy');
   if (!envoy) return;
   const server = await moduleServer(t);
-  const patches = await envoyfilterPatches(['--url', server.url, '--sha256', 'b'.repeat(64)]);
+  const patches = await envoyfilterPatches([
+    '--url',
+    server.url,
+    '--sha256',
+    'b'.repeat(64),
+    '--module-ca',
+    server.ca,
+  ]);
   const upstream = await startUpstream(t);
   const back = await startBackPython(t);
   const running = await startEnvoy({
@@ -147,6 +166,31 @@ t.test('envoyfilter --url with a wrong --sha256: Envoy retries, gives up, and fa
   t.equal(res.status, 503, 'every request fails closed');
   t.equal(upstream.seen.length, 0);
   t.equal(back.seen.length, 0);
+});
+
+t.test('envoyfilter --url whose host the CA bundle does not vouch for: no fetch, fails closed', async (t) => {
+  const envoy = requireComponent(t, 'envoy');
+  if (!envoy) return;
+  const server = await moduleServer(t);
+  // No --module-ca: the system bundle, which does not know the self-signed module host.
+  const patches = await envoyfilterPatches(['--url', server.url, '--sha256', SHA256]);
+  const upstream = await startUpstream(t);
+  const back = await startBackPython(t);
+  const running = await startEnvoy({
+    bootstrap: writeBootstrap({
+      upstream: upstream.url,
+      clusters: { [CLUSTER]: back.url },
+      httpFilters: [patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value],
+      extraClusters: [patches.find((p) => p.applyTo === 'CLUSTER')!.patch.value],
+    }),
+    envoyPath: envoy,
+    componentLogLevel: 'wasm:info',
+  });
+  t.teardown(running.stop);
+  await running.waitForLog(/Retry limit exceeded for fetching data from remote data source/);
+  t.same(server.fetched, [], 'the TLS check stopped every fetch before a request was sent');
+  t.equal((await clientGet(running.url)).status, 503, 'every request fails closed');
+  t.equal(upstream.seen.length, 0);
 });
 
 t.test('envoy-gateway: the EnvoyPatchPolicy cluster passes envoy --mode validate as a cluster', async (t) => {

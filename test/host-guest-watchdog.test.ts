@@ -72,7 +72,7 @@ t.test('meshwasm dev: Ctrl-C stops a module that loops forever', async (t) => {
   const { url } = await listenLoopback(t, (_rq, rs) => rs.end('up'));
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'bin/run.js'), 'dev', '--wasm', wasm, '--upstream', url, '--port', '0'],
+    [join(repoRoot, 'bin/run.js'), 'dev', '--wasm', wasm, '--upstream', url, '--listen', '127.0.0.1:0'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
