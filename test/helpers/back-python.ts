@@ -38,29 +38,34 @@ export interface BackPython {
 export async function startBackPython(
   t: Teardown,
   answer: (req: SeenRequest, index: number) => Answer = () => ({}),
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<BackPython> {
   const seen: SeenRequest[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
-  const loopback = await listenLoopback(t, (rq, rs) => {
-    const chunks: Buffer[] = [];
-    rq.on('data', (c: Buffer) => chunks.push(c));
-    rq.on('end', () => {
-      const entry: SeenRequest = {
-        method: rq.method ?? '',
-        url: rq.url ?? '',
-        headers: rq.headers,
-        rawHeaders: rq.rawHeaders,
-        body: Buffer.concat(chunks).toString(),
-        arrivedAt: process.hrtime.bigint(),
-      };
-      const index = seen.push(entry) - 1;
-      for (const w of waiters.filter((x) => seen.length >= x.n)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-      void respond(entry, index, rs);
-    });
-  });
+  const loopback = await listenLoopback(
+    t,
+    (rq, rs) => {
+      const chunks: Buffer[] = [];
+      rq.on('data', (c: Buffer) => chunks.push(c));
+      rq.on('end', () => {
+        const entry: SeenRequest = {
+          method: rq.method ?? '',
+          url: rq.url ?? '',
+          headers: rq.headers,
+          rawHeaders: rq.rawHeaders,
+          body: Buffer.concat(chunks).toString(),
+          arrivedAt: process.hrtime.bigint(),
+        };
+        const index = seen.push(entry) - 1;
+        for (const w of waiters.filter((x) => seen.length >= x.n)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+        void respond(entry, index, rs);
+      });
+    },
+    host,
+  );
   async function respond(entry: SeenRequest, index: number, rs: http.ServerResponse) {
     const a = answer(entry, index);
     if (a.delayMs) await new Promise((r) => setTimeout(r, a.delayMs));

@@ -14,9 +14,14 @@ export interface Loopback {
   close(): Promise<void>;
 }
 
-export async function listenLoopback(t: Teardown, handler: http.RequestListener): Promise<Loopback> {
+/** `host` '::1' is for a client that resolves a name like x.localhost, which Envoy's resolver makes ::1. */
+export async function listenLoopback(
+  t: Teardown,
+  handler: http.RequestListener,
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
+): Promise<Loopback> {
   const server = http.createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((r) => {
@@ -24,5 +29,6 @@ export async function listenLoopback(t: Teardown, handler: http.RequestListener)
       server.close(() => r());
     }));
   t.teardown(close);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, close };
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://${host === '::1' ? '[::1]' : host}:${port}`, server, close };
 }
