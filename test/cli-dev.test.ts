@@ -13,6 +13,7 @@ import { parseListen, redactUrl } from '../cli/lib/dev-options.js';
 import type { DevSession } from '../cli/lib/dev-run.js';
 import { percentile } from '../cli/lib/dev-traffic.js';
 import { clientGet, refusingUrl, startBackPython } from './helpers/back-python.js';
+import { envForSignalledChild } from './helpers/child-env.js';
 import { requireComponent } from './helpers/components.js';
 import { ENGINES } from './helpers/engines.js';
 import { CLUSTER, CLUSTER_HOST } from './helpers/filter-host.js';
@@ -330,7 +331,7 @@ t.test('SIGINT: the summary after draining, exit 0 (a real process)', async (t) 
       '--cluster',
       `${CLUSTER}=${back.url}`,
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: envForSignalledChild() },
   );
   t.teardown(() => child.kill('SIGKILL'));
   let stderr = '';
@@ -346,6 +347,58 @@ t.test('SIGINT: the summary after draining, exit 0 (a real process)', async (t) 
   t.match(stderr, /^GET \/x 200 \S+ callouts=1 \[200\]$/m);
   t.match(stderr, /meshwasm dev: 1 requests, 1 callouts \(200=1\), p50 /);
 });
+
+t.test(
+  '-o json: a JSON line when listening and the summary as JSON after draining (a real process)',
+  async (t) => {
+    const upstream = await startBackPython(t);
+    const back = await startBackPython(t, () => ({ status: 503 }));
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/run.js',
+        'dev',
+        '-o',
+        'json',
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        upstream.url,
+        '--cluster',
+        `${CLUSTER}=${back.url}`,
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: envForSignalledChild() },
+    );
+    t.teardown(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    let stdout = '';
+    const firstLine = new Promise<string>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
+      }),
+    );
+    const started = JSON.parse(await firstLine) as { url: string; engine: string };
+    t.equal(started.engine, 'node');
+    t.match(started.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    for (let i = 0; i < 2; i++) t.equal((await clientGet(`${started.url}/x`)).status, 200);
+    await back.arrived(2);
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    t.equal(await exit, 0);
+    const lines = stdout.trim().split('\n');
+    t.equal(lines.length, 2, 'stdout: two JSON lines, nothing else');
+    const summary = JSON.parse(lines[1]!) as Record<string, unknown>;
+    t.match(summary, {
+      url: started.url,
+      engine: 'node',
+      requests: 2,
+      callouts: { total: 2, byOutcome: { 503: 2 } },
+      latencyMs: { p50: Number, p99: Number },
+    });
+  },
+);
 
 t.test('helpers: redaction, --listen forms, percentiles', async (t) => {
   t.equal(redactUrl('http://a:b@h:1/p'), 'http://***@h:1/p');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ProxyWasmHost, startGateway } from '../host/index.js';
+import { envForSignalledChild } from './helpers/child-env.js';
 import { listenLoopback } from './helpers/loopback.js';
 import { rawExchange, simpleGet } from './helpers/raw-http.js';
 import { ProxyModuleBuilder } from './helpers/wasm-fixtures.js';
@@ -73,9 +74,7 @@ t.test('meshwasm dev: Ctrl-C stops a module that loops forever', async (t) => {
   const child = spawn(
     process.execPath,
     [join(repoRoot, 'bin/run.js'), 'dev', '--wasm', wasm, '--upstream', url, '--listen', '127.0.0.1:0'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: envForSignalledChild() },
   );
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -3,6 +3,7 @@ import { DEFAULT_LISTEN, DEFAULT_UPSTREAM } from '../lib/dev-options.js';
 import { type DevSession, LEVELS, startDev } from '../lib/dev-run.js';
 import { exitOnError } from '../lib/errors.js';
 import { givenSettings, renderFlags } from '../lib/oclif-flags.js';
+import { outputFlag, printJsonLine } from '../lib/output-flag.js';
 
 /** render's settings flags, minus the ones about printing manifests. */
 function settingsFlags() {
@@ -22,7 +23,7 @@ URLs (--upstream, --cluster) are http://HOST:PORT: any host, loopback or not, no
 
 --engine node runs meshwasm's proxy-wasm host (needs nothing); --engine envoy runs real Envoy (MESHWASM_ENVOY, the component cache, or envoy on PATH).
 
-stdout gets the listening URL; stderr gets one access-log line per request (method, path, status, duration, callouts and their outcomes), the filter's log lines with their level, and on Ctrl-C/SIGTERM a summary (requests, callouts by outcome, p50/p99) after draining.`;
+stdout gets the listening URL (with -o json, one JSON line {url, engine} when listening and one {url, engine, requests, callouts: {total, byOutcome}, latencyMs: {p50, p99}} after draining); stderr gets one access-log line per request (method, path, status, duration, callouts and their outcomes), the filter's log lines with their level, and on Ctrl-C/SIGTERM a summary (requests, callouts by outcome, p50/p99) after draining.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -65,6 +66,7 @@ stdout gets the listening URL; stderr gets one access-log line per request (meth
       summary:
         'Fail the VM (as after a trap) when one guest call runs longer than this many ms. Envoy has no such limit; Ctrl-C also stops a looping module.',
     }),
+    output: outputFlag(),
     'log-level': Flags.option({
       options: LEVELS,
       default: 'info' as const,
@@ -88,14 +90,20 @@ stdout gets the listening URL; stderr gets one access-log line per request (meth
         configFile: flags['config-file'],
         logLevel: flags['log-level'],
       });
+      const json = flags.output === 'json';
       const stop = () =>
         void session.stop().then(
-          () => process.exit(0),
+          () => {
+            // -o json: one JSON line when listening, one with the summary after draining.
+            if (json) printJsonLine({ url: session.url, engine: session.engine, ...session.traffic.stats() });
+            process.exit(0);
+          },
           () => process.exit(1),
         );
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      this.log(session.url);
+      if (json) printJsonLine({ url: session.url, engine: session.engine });
+      else this.log(session.url);
       return {
         ...session,
         stop: async () => {

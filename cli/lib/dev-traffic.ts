@@ -156,21 +156,43 @@ export class TrafficLog {
     await Promise.all([...this.pending]);
   }
 
-  summary(): string {
-    const byOutcome = new Map<string, number>();
+  /** The summary as data (dev -o json): the same numbers as the summary line, latencies in ms. */
+  stats(): DevStats {
+    const byOutcome: Record<string, number> = {};
     for (const c of this.callouts) {
       const key = c.done ? c.outcome : 'pending';
-      byOutcome.set(key, (byOutcome.get(key) ?? 0) + 1);
+      byOutcome[key] = (byOutcome[key] ?? 0) + 1;
     }
-    const outcomes = [...byOutcome].map(([k, n]) => `${k}=${n}`).join(' ');
+    return {
+      requests: this.requests,
+      callouts: { total: this.callouts.length, byOutcome },
+      latencyMs: { p50: percentileMs(this.durations, 0.5), p99: percentileMs(this.durations, 0.99) },
+    };
+  }
+
+  summary(): string {
+    const outcomes = Object.entries(this.stats().callouts.byOutcome)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
     return `meshwasm dev: ${this.requests} requests, ${this.callouts.length} callouts${outcomes ? ` (${outcomes})` : ''}, p50 ${percentile(this.durations, 0.5)} p99 ${percentile(this.durations, 0.99)}`;
   }
 }
 
+export interface DevStats {
+  requests: number;
+  callouts: { total: number; byOutcome: Record<string, number> };
+  latencyMs: { p50: number | null; p99: number | null };
+}
+
+/** Nearest-rank percentile in ms, or null with no samples. */
+function percentileMs(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1]!;
+}
+
 /** Nearest-rank percentile in ms, or "-" with no samples. */
 export function percentile(values: readonly number[], p: number): string {
-  if (values.length === 0) return '-';
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return `${sorted[rank - 1]!.toFixed(1)}ms`;
+  const ms = percentileMs(values, p);
+  return ms === null ? '-' : `${ms.toFixed(1)}ms`;
 }

@@ -8,6 +8,7 @@ import { Flags } from '@oclif/core';
  *   image: { reference?, digest, format, layout?, archive? }   an OCI image (digest: "sha256:…")
  *   version, node                       meshwasm's and Node's versions
  *   valid, files, resources, problems, notes   validate's report
+ *   url, engine, requests, callouts, latencyMs   dev's start and summary lines (JSON lines)
  * Progress and warnings stay on stderr either way.
  */
 export const OUTPUT_FORMATS = ['text', 'json'] as const;
@@ -22,4 +23,9 @@ export const outputFlag = () =>
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One compact JSON object per line, for a command that prints more than one over its life (dev). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
 }
