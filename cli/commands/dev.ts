@@ -64,7 +64,7 @@ stdout gets the listening URL (with -o json, one JSON line {url, engine} when li
     'guest-timeout': Flags.integer({
       min: 1,
       summary:
-        'Fail the VM (as after a trap) when one guest call runs longer than this many ms. Envoy has no such limit; Ctrl-C also stops a looping module.',
+        'Fail the VM (as after a trap) when one guest call runs longer than this many ms (default 2000; Envoy has no such limit). A Ctrl-C while a module loops takes effect then.',
     }),
     output: outputFlag(),
     'log-level': Flags.option({

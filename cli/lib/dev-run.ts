@@ -89,6 +89,9 @@ async function pluginConfiguration(
   return { json: model.filterConfigJson, cluster: model.callout.name, failOpen: model.values.failOpen };
 }
 
+/** dev's guest watchdog unless --guest-timeout says otherwise: no callback of a working filter comes near it. */
+export const DEFAULT_GUEST_TIMEOUT_MS = 2000;
+
 export async function startDev(request: DevRequest): Promise<DevSession> {
   const write = request.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (request.engine === 'envoy' && request.guestTimeoutMs !== undefined)
@@ -191,8 +194,11 @@ async function startNodeEngine(args: EngineArgs & { wasm: Buffer; guestTimeoutMs
         clusters: args.clusters,
         failOpen: args.config.failOpen,
         trace: false,
-        // A looping guest blocks the event loop: node:vm's watchdog stops it on SIGINT or timeout.
-        guestWatchdog: { timeoutMs: args.guestTimeoutMs, breakOnSigint: true },
+        // A looping guest blocks the event loop: node:vm's watchdog fails the VM after the guest
+        // timeout, and a Ctrl-C that came meanwhile is handled then. Not breakOnSigint: node:vm
+        // detaches every SIGINT listener around each watched call, and a SIGINT that arrives while
+        // guest calls run (under traffic) was dropped, so dev ignored the Ctrl-C.
+        guestWatchdog: { timeoutMs: args.guestTimeoutMs ?? DEFAULT_GUEST_TIMEOUT_MS },
         logSink: (e) =>
           args.filterLog(levels[e.level]!, `${e.source === 'host' ? 'host: ' : ''}${e.message}`),
       },
