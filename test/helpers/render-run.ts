@@ -114,10 +114,10 @@ function assertBuilt(): void {
 
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
+  options: { env?: Record<string, string>; input?: string; node?: string } = {},
 ): RunResult {
   assertBuilt();
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {
+  const result = spawnSync(options.node ?? process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {
     cwd: ROOT,
     env: cleanEnv(options.env),
     input: options.input ?? '',
