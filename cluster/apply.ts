@@ -87,6 +87,10 @@ export async function applyOne(
     namespace,
   );
   if (response.status === 409) throw conflict(ref, namespace, response.body);
+  if (response.status === 404 && (response.body as KubeObject | undefined)?.details?.kind === 'namespaces')
+    throw new ClusterError(
+      `${ref}: namespace ${namespace} does not exist; create it (kubectl create namespace ${namespace}) or render for another with --namespace`,
+    );
   if (response.status === 422 || response.status === 400 || isTypedPatchFailure(response))
     throw new ClusterError(`${ref} in ${namespace}: the API server rejected it (${statusText(response)})`);
   const after = api.expect(response, 'apply', ref);

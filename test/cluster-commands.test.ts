@@ -479,6 +479,16 @@ t.test('cluster commands on a real API server', async (t) => {
     t.match(result.stderr, 'nothing to delete');
   });
 
+  await t.test('a namespace that does not exist: apply names it and how to create it', async (t) => {
+    const result = await run('apply', ['--namespace', 'no-such-ns']);
+    t.equal(result.code, 1);
+    t.equal(result.stdout, '');
+    t.match(
+      result.stderr,
+      /^Error: wasmplugins\.extensions\.istio\.io\/meshwasm-back-golang: namespace no-such-ns does not exist; create it \(kubectl create namespace no-such-ns\) or render for another with --namespace\n$/,
+    );
+  });
+
   await t.test('missing CRDs: apply names the mesh component and changes nothing', async (t) => {
     await remove(
       api,
