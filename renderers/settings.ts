@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import * as t from './value-types.js';
+import { SUPPORTED_MESH_VERSIONS } from './versions.js';
 
 /**
  * Every render setting, once: its values-file key, flag, environment variable, help text, parser
@@ -49,6 +50,13 @@ export interface Setting {
   derive?: (values: Record<string, unknown>) => unknown;
   /** Shown as the default in --help and --print-values comments for derived defaults. */
   defaultText?: string;
+  /** The values shell completion offers when `parse` is not a oneOf (which carries its own). */
+  choices?: readonly string[];
+}
+
+/** What shell completion offers for a setting's flag, if it has a closed set of values. */
+export function settingChoices(setting: Setting): readonly string[] | undefined {
+  return setting.choices ?? (setting.parse as { choices?: readonly string[] }).choices;
 }
 
 /**
@@ -130,6 +138,7 @@ export const SETTINGS: readonly Setting[] = [
     summary:
       'Mesh version to render for (ossm-2.5 … ossm-3.4, istio-1.20 … istio-1.30, eg-1.9); gates the fields emitted.',
     parse: t.line,
+    choices: SUPPORTED_MESH_VERSIONS,
     derive: (v) => (v.target === 'envoy-gateway' ? 'eg-1.9' : 'ossm-3.2'),
     defaultText: 'ossm-3.2, eg-1.9 for envoy-gateway',
   },

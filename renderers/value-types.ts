@@ -68,13 +68,15 @@ export const line: Parser<string> = (raw) => {
   return value;
 };
 
-export function oneOf<T extends string>(options: readonly T[]): Parser<T> {
-  return (raw) => {
+/** Carries its choices, so shell completion can offer them (cli/lib/manifest-choices.ts). */
+export function oneOf<T extends string>(options: readonly T[]): Parser<T> & { choices: readonly T[] } {
+  const parse: Parser<T> = (raw) => {
     if (typeof raw !== 'string' || !options.includes(raw as T)) {
       throw new ValueProblem(`${show(raw)} is not allowed; use one of ${options.join(', ')}`);
     }
     return raw as T;
   };
+  return Object.assign(parse, { choices: options });
 }
 
 export function integer(min: number, max: number, what = 'a whole number'): Parser<number> {
