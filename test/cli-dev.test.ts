@@ -316,81 +316,63 @@ t.test('--engine envoy with a module Envoy refuses: exit 2 with the reason', asy
   t.equal(run.stdout, '');
 });
 
-t.test('SIGINT: the summary after draining, exit 0 (a real process)', async (t) => {
+/** `meshwasm dev` as a real process in front of two back-python stand-ins; stdout and stderr collected. */
+async function spawnDev(t: Test, extra: string[], back = {}) {
   const upstream = await startBackPython(t);
-  const back = await startBackPython(t);
+  const callout = await startBackPython(t, () => back);
   const child = spawn(
     process.execPath,
     [
       'bin/run.js',
       'dev',
+      ...extra,
       '--listen',
       '127.0.0.1:0',
       '--upstream',
       upstream.url,
       '--cluster',
-      `${CLUSTER}=${back.url}`,
+      `${CLUSTER}=${callout.url}`,
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: envForSignalledChild() },
   );
   t.teardown(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = await new Promise<string>((resolve) =>
-    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+  const out = { stdout: '', stderr: '' };
+  child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
+  const firstLine = new Promise<string>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out.stdout += d.toString();
+      if (out.stdout.includes('\n')) resolve(out.stdout.split('\n')[0]!);
+    }),
   );
-  t.equal((await clientGet(`${url}/x`)).status, 200);
-  await back.arrived(1);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
-  t.equal(await exit, 0);
-  t.match(stderr, /^GET \/x 200 \S+ callouts=1 \[200\]$/m);
-  t.match(stderr, /meshwasm dev: 1 requests, 1 callouts \(200=1\), p50 /);
+  return { child, back: callout, out, firstLine, exit };
+}
+
+t.test('SIGINT: the summary after draining, exit 0 (a real process)', async (t) => {
+  const dev = await spawnDev(t, []);
+  const url = await dev.firstLine;
+  t.equal((await clientGet(`${url}/x`)).status, 200);
+  await dev.back.arrived(1);
+  dev.child.kill('SIGINT');
+  t.equal(await dev.exit, 0);
+  t.match(dev.out.stderr, /^GET \/x 200 \S+ callouts=1 \[200\]$/m);
+  t.match(dev.out.stderr, /meshwasm dev: 1 requests, 1 callouts \(200=1\), p50 /);
 });
 
 t.test(
   '-o json: a JSON line when listening and the summary as JSON after draining (a real process)',
   async (t) => {
-    const upstream = await startBackPython(t);
-    const back = await startBackPython(t, () => ({ status: 503 }));
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/run.js',
-        'dev',
-        '-o',
-        'json',
-        '--listen',
-        '127.0.0.1:0',
-        '--upstream',
-        upstream.url,
-        '--cluster',
-        `${CLUSTER}=${back.url}`,
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: envForSignalledChild() },
-    );
-    t.teardown(() => child.kill('SIGKILL'));
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    let stdout = '';
-    const firstLine = new Promise<string>((resolve) =>
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
-      }),
-    );
-    const started = JSON.parse(await firstLine) as { url: string; engine: string };
+    const dev = await spawnDev(t, ['-o', 'json'], { status: 503 });
+    const started = JSON.parse(await dev.firstLine) as { url: string; engine: string };
     t.equal(started.engine, 'node');
     t.match(started.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     for (let i = 0; i < 2; i++) t.equal((await clientGet(`${started.url}/x`)).status, 200);
-    await back.arrived(2);
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGINT');
-    t.equal(await exit, 0);
-    const lines = stdout.trim().split('\n');
+    await dev.back.arrived(2);
+    dev.child.kill('SIGINT');
+    t.equal(await dev.exit, 0);
+    const lines = dev.out.stdout.trim().split('\n');
     t.equal(lines.length, 2, 'stdout: two JSON lines, nothing else');
-    const summary = JSON.parse(lines[1]!) as Record<string, unknown>;
-    t.match(summary, {
+    t.match(JSON.parse(lines[1]!), {
       url: started.url,
       engine: 'node',
       requests: 2,

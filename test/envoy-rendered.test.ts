@@ -134,18 +134,12 @@ t.test(
   },
 );
 
-t.test('envoyfilter --url with a wrong --sha256: Envoy retries, gives up, and fails closed', async (t) => {
-  const envoy = requireComponent(t, 'envoy');
-  if (!envoy) return;
-  const server = await moduleServer(t);
-  const patches = await envoyfilterPatches([
-    '--url',
-    server.url,
-    '--sha256',
-    'b'.repeat(64),
-    '--module-ca',
-    server.ca,
-  ]);
+/** Envoy with the rendered HTTP filter and module-host CLUSTER patch of a --url render, wasm logs on. */
+async function runRemoteModule(
+  t: Test,
+  envoy: string,
+  patches: Awaited<ReturnType<typeof envoyfilterPatches>>,
+) {
   const upstream = await startUpstream(t);
   const back = await startBackPython(t);
   const running = await startEnvoy({
@@ -159,6 +153,22 @@ t.test('envoyfilter --url with a wrong --sha256: Envoy retries, gives up, and fa
     componentLogLevel: 'wasm:info',
   });
   t.teardown(running.stop);
+  return { upstream, back, running };
+}
+
+t.test('envoyfilter --url with a wrong --sha256: Envoy retries, gives up, and fails closed', async (t) => {
+  const envoy = requireComponent(t, 'envoy');
+  if (!envoy) return;
+  const server = await moduleServer(t);
+  const patches = await envoyfilterPatches([
+    '--url',
+    server.url,
+    '--sha256',
+    'b'.repeat(64),
+    '--module-ca',
+    server.ca,
+  ]);
+  const { upstream, back, running } = await runRemoteModule(t, envoy, patches);
   t.equal(server.fetched.length, 4, 'the first fetch and the 3 retries of retry_policy');
   await running.waitForLog(/Retry limit exceeded for fetching data from remote data source/);
   await running.waitForLog(/\[critical\]\[wasm\] Plugin jump-app-dev\.meshwasm-back-golang failed to load/);
@@ -174,19 +184,7 @@ t.test('envoyfilter --url whose host the CA bundle does not vouch for: no fetch,
   const server = await moduleServer(t);
   // No --module-ca: the system bundle, which does not know the self-signed module host.
   const patches = await envoyfilterPatches(['--url', server.url, '--sha256', SHA256]);
-  const upstream = await startUpstream(t);
-  const back = await startBackPython(t);
-  const running = await startEnvoy({
-    bootstrap: writeBootstrap({
-      upstream: upstream.url,
-      clusters: { [CLUSTER]: back.url },
-      httpFilters: [patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value],
-      extraClusters: [patches.find((p) => p.applyTo === 'CLUSTER')!.patch.value],
-    }),
-    envoyPath: envoy,
-    componentLogLevel: 'wasm:info',
-  });
-  t.teardown(running.stop);
+  const { upstream, running } = await runRemoteModule(t, envoy, patches);
   await running.waitForLog(/Retry limit exceeded for fetching data from remote data source/);
   t.same(server.fetched, [], 'the TLS check stopped every fetch before a request was sent');
   t.equal((await clientGet(running.url)).status, 503, 'every request fails closed');

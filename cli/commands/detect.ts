@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Command } from '@oclif/core';
 
 import { CLUSTER_FLAGS } from '../lib/cluster-flags.js';
 import { exitOnError } from '../lib/errors.js';
+import { outputFlag } from '../lib/output-flag.js';
 
 /** `meshwasm detect`: parse, ask cluster/detect.ts, print. */
 export default class Detect extends Command {
@@ -16,12 +17,7 @@ export default class Detect extends Command {
 
   static override flags = {
     ...CLUSTER_FLAGS,
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['text', 'json'],
-      default: 'text',
-    }),
+    output: outputFlag(),
   };
 
   async run(): Promise<void> {

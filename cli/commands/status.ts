@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Command } from '@oclif/core';
 
 import { CLUSTER_FLAGS, INSTANCE_FLAG, NAMESPACE_FLAG } from '../lib/cluster-flags.js';
 import { exitOnError } from '../lib/errors.js';
+import { outputFlag } from '../lib/output-flag.js';
 
 /** `meshwasm status`: parse, ask cluster/status.ts, print; exit 1 when a hint was found. */
 export default class Status extends Command {
@@ -15,12 +16,7 @@ export default class Status extends Command {
     ...CLUSTER_FLAGS,
     instance: INSTANCE_FLAG,
     namespace: NAMESPACE_FLAG,
-    output: Flags.string({
-      char: 'o',
-      summary: 'Output format.',
-      options: ['text', 'json'],
-      default: 'text',
-    }),
+    output: outputFlag(),
   };
 
   async run(): Promise<void> {

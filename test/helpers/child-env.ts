@@ -1,8 +1,8 @@
 /**
  * The environment for a child process a test sends SIGINT to: the test's own, minus tap's
- * NODE_OPTIONS hooks. With those hooks loaded in the child, a SIGINT that follows traffic through
- * `meshwasm dev` was lost now and then (tap 21; SIGTERM, and the same child without the hooks, were
- * unaffected), which hung the test until tap's timeout. Such a child's coverage is not collected.
+ * NODE_OPTIONS hooks, so the signal meets meshwasm's handlers only. (The SIGINTs these tests lost
+ * came from dev's use of node:vm breakOnSigint, since removed; the hooks, which slow the child,
+ * made the loss likelier.) Such a child's coverage is not collected.
  */
 export function envForSignalledChild(): NodeJS.ProcessEnv {
   return { ...process.env, NODE_OPTIONS: '' };
