@@ -5,20 +5,8 @@
 // workload's chain, and the module host's certificate checked against a CA.
 import t from 'tap';
 
-import { UsageError } from '../renderers/errors.js';
-import { buildModel } from '../renderers/model.js';
-import { resolveValues } from '../renderers/values.js';
+import { model, problem } from './helpers/model.js';
 
-const model = (flags: Record<string, unknown>) => buildModel(resolveValues({ flags }));
-const problem = (flags: Record<string, unknown>): string => {
-  try {
-    model(flags);
-  } catch (error) {
-    if (error instanceof UsageError) return error.message;
-    throw error;
-  }
-  throw new Error(`expected a UsageError for ${JSON.stringify(flags)}`);
-};
 const OUTBOUND = 'outbound|8444||back-python.jump-app-dev.svc.cluster.local';
 const CHAIN = 'inbound-vip|8442|http|back-golang.jump-app-dev.svc.cluster.local';
 

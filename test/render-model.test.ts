@@ -3,21 +3,9 @@
 // the filter configuration printed byte-identically by every target.
 import t from 'tap';
 
-import { UsageError } from '../renderers/errors.js';
-import { buildModel } from '../renderers/model.js';
 import { formatYaml, render } from '../renderers/render.js';
 import { resolveValues } from '../renderers/values.js';
-
-const model = (flags: Record<string, unknown>) => buildModel(resolveValues({ flags }));
-const problem = (flags: Record<string, unknown>): string => {
-  try {
-    model(flags);
-  } catch (error) {
-    if (error instanceof UsageError) return error.message;
-    throw error;
-  }
-  throw new Error(`expected a UsageError for ${JSON.stringify(flags)}`);
-};
+import { model, problem } from './helpers/model.js';
 
 const OUTBOUND = 'outbound|8444||back-python.jump-app-dev.svc.cluster.local';
 
