@@ -3,12 +3,5 @@
 # envoy-gateway.sh) into a version-keyed cache folder. The tests use `egctl x translate`, which runs
 # Envoy Gateway's own Gateway API to xDS translation offline. Prints the binary's path.
 set -euo pipefail
-version=v1.9.0
-out="$MESHWASM_CACHE/egctl-$version"
-bin="$out/egctl"
-if [[ ! -x "$bin" ]]; then
-  echo "components: building egctl $version (a few minutes the first time)" >&2
-  mkdir -p "$out"
-  GOBIN="$out" go install -trimpath "github.com/envoyproxy/gateway/cmd/egctl@$version" >&2
-fi
-echo "$bin"
+. "$(dirname "$0")/go-install.sh"
+go_install_component egctl github.com/envoyproxy/gateway/cmd/egctl v1.9.0

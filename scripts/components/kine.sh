@@ -4,11 +4,5 @@
 # (modernc.org/sqlite, selected by a !cgo build tag), so no C toolchain is needed. kine's go.mod has no
 # replace directives, so `go install` by version works. Prints the kine binary's path.
 set -euo pipefail
-version=v0.17.5
-out="$MESHWASM_CACHE/kine-$version"
-if [[ ! -x "$out/kine" ]]; then
-  echo "components: building kine $version (pure-Go SQLite) into $out" >&2
-  mkdir -p "$out"
-  GOBIN="$out" CGO_ENABLED=0 go install -trimpath "github.com/k3s-io/kine@$version" >&2
-fi
-echo "$out/kine"
+. "$(dirname "$0")/go-install.sh"
+go_install_component kine github.com/k3s-io/kine v0.17.5 CGO_ENABLED=0
