@@ -459,6 +459,12 @@ export const SETTINGS: readonly Setting[] = [
     flagKind: 'string',
     summary: 'WasmPlugin priority within its phase, or EnvoyFilter priority.',
     parse: t.integer(-2147483648, 2147483647, 'an int32'),
+    // An EnvoyFilter with a relative patch (INSERT_BEFORE the router) at the default priority 0 is
+    // what `istioctl analyze` flags (IST0151): its order against other EnvoyFilters is then only
+    // their creation order. 10 puts ours after the usual 0, so the callout stays next to the router,
+    // behind filters (auth, rate limits) that other EnvoyFilters insert before it.
+    derive: (v) => (v.target === 'envoyfilter' ? 10 : undefined),
+    defaultText: '10 for envoyfilter',
   },
   {
     key: 'failOpen',

@@ -17,7 +17,7 @@ export MESHWASM_CACHE="${MESHWASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/meshwas
 mkdir -p "$MESHWASM_CACHE/bin"
 
 # Cheapest first. A component's script may rely on the ones before it.
-order=(envoy crds node22 go-sdk-module envoy-gateway egctl kine kube-apiserver)
+order=(envoy crds node22 go-sdk-module envoy-gateway egctl kine kube-apiserver istio-xds istioctl)
 if (($#)); then order=("$@"); fi
 
 failed=0

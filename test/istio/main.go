@@ -6,6 +6,8 @@
 //	meshwasm-xds -proxies proxies.json file.yaml...
 //
 // proxies.json: [{"name", "type" (sidecar|router|waypoint), "namespace", "ip", "labels"}].
+// Istio reads its feature flags from the environment as its packages initialise, as istiod does:
+// waypoints need PILOT_ENABLE_AMBIENT=true (test/helpers/istio-xds.ts sets it).
 // Output: {"istio": version, "proxies": {name: {"listeners": [...], "clusters": [...], "ecds": [...]}}}
 // with each resource in Envoy's protobuf JSON form.
 package main
@@ -76,6 +78,9 @@ func main() {
 	// Istio logs every config event at info; only problems belong on stderr here.
 	opts := log.DefaultOptions()
 	opts.SetDefaultOutputLevel(log.OverrideScopeName, log.WarnLevel)
+	// stdout carries the JSON document only.
+	opts.OutputPaths = []string{"stderr"}
+	opts.ErrorOutputPaths = []string{"stderr"}
 	_ = log.Configure(opts)
 
 	var specs []proxySpec
