@@ -40,8 +40,9 @@ const calloutServer = http.createServer((req, res) => {
     res.write('x');
     setImmediate(() => req.socket.destroy());
   } else if (kind === 4) res.end(oneMiB);
-  else if (kind === 5 && calloutN % 140 === 5) {
-    // Rarely: 33 MiB, written in 1 MiB pieces as the client drains them.
+  else if (kind === 5 && calloutN % 140 === 6) {
+    // Rarely (every tenth kind-5 callout): 33 MiB, written in 1 MiB pieces as the client drains
+    // them. calloutN is already incremented here, so kind 5 means calloutN % 14 === 6.
     res.writeHead(200, { 'content-length': String(33 * MiB) });
     let left = 33;
     const more = () => {
