@@ -23,6 +23,18 @@ async function render(args: string[]): Promise<string> {
   return run.stdout;
 }
 
+function waypointRender(target: 'ossm' | 'envoyfilter', mesh: string): Promise<string> {
+  return render(['--target', target, '--mesh-version', mesh, '--shape', 'waypoint']);
+}
+
+/** The waypoint render with its targetRefs aimed at back-golang's Service, as meshwasm rendered it before. */
+function targetService(manifest: string): string {
+  return manifest.replace(
+    /(targetRefs:\n\s+- group: )gateway\.networking\.k8s\.io(\n\s+kind: )Gateway(\n\s+name: )waypoint/,
+    '$1""$2Service$3back-golang',
+  );
+}
+
 function withSidecars(proxies: Record<string, unknown>, has: (name: string) => boolean): string[] {
   return SIDECARS.filter((name) => name in proxies && has(name));
 }
@@ -31,31 +43,18 @@ t.test('§2.1 Istio 1.27+: an EnvoyFilter targeting the Service never reaches th
   const dir = requireComponent(t, 'istio-xds');
   if (!dir) return;
   const istio = version('current');
-  const now = await render(['--target', 'ossm', '--mesh-version', istio.mesh, '--shape', 'waypoint']);
+  const now = await waypointRender('ossm', istio.mesh);
   t.match(now, /kind: Gateway\n\s+name: waypoint/, 'render targets the waypoint Gateway');
   // The shape meshwasm emitted before: the companion EnvoyFilter aimed at back-golang's Service.
-  const old = now.replace(
-    /(targetRefs:\n\s+- group: )gateway\.networking\.k8s\.io(\n\s+kind: )Gateway(\n\s+name: )waypoint/,
-    '$1""$2Service$3back-golang',
-  );
+  const old = targetService(now);
   t.not(old, now, 'the companion EnvoyFilter now targets the Service');
   const before = runXds(join(dir, istio.binary), istio, old);
   t.notOk(clusterNames(before.waypoint).includes(BACK_PYTHON), 'no callout cluster on the waypoint');
   const after = runXds(join(dir, istio.binary), istio, now);
   t.ok(clusterNames(after.waypoint).includes(BACK_PYTHON), 'targeting the Gateway builds it');
 
-  const filterOnly = await render([
-    '--target',
-    'envoyfilter',
-    '--mesh-version',
-    istio.mesh,
-    '--shape',
-    'waypoint',
-  ]);
-  const oldFilter = filterOnly.replace(
-    /(targetRefs:\n\s+- group: )gateway\.networking\.k8s\.io(\n\s+kind: )Gateway(\n\s+name: )waypoint/,
-    '$1""$2Service$3back-golang',
-  );
+  const filterOnly = await waypointRender('envoyfilter', istio.mesh);
+  const oldFilter = targetService(filterOnly);
   t.not(oldFilter, filterOnly, '--target envoyfilter now targets the Service');
   const landed = runXds(join(dir, istio.binary), istio, oldFilter);
   t.same(placements(landed.waypoint), [], 'targeting the Service, nothing attaches to the waypoint');
@@ -72,21 +71,9 @@ t.test(
     const dir = requireComponent(t, 'istio-xds');
     if (!dir) return;
     const istio = version('1.26');
-    const forNewer = await render([
-      '--target',
-      'envoyfilter',
-      '--mesh-version',
-      version('current').mesh,
-      '--shape',
-      'waypoint',
-    ]);
+    const forNewer = await waypointRender('envoyfilter', version('current').mesh);
     // The shape meshwasm emitted before: targetRefs to the Service, the router of every inbound chain.
-    const old = forNewer
-      .replace(
-        /(targetRefs:\n\s+- group: )gateway\.networking\.k8s\.io(\n\s+kind: )Gateway(\n\s+name: )waypoint/,
-        '$1""$2Service$3back-golang',
-      )
-      .replace(/\n\s+name: inbound-vip\|[^\n]+/g, '');
+    const old = targetService(forNewer).replace(/\n\s+name: inbound-vip\|[^\n]+/g, '');
     t.notMatch(old, /workloadSelector|inbound-vip/, 'the old shape relies on targetRefs alone');
     const before = runXds(join(dir, istio.binary), istio, old);
     t.same(
@@ -95,14 +82,7 @@ t.test(
       'on Istio 1.26 it lands on every sidecar of jump-app-dev, back-python included',
     );
 
-    const for126 = await render([
-      '--target',
-      'envoyfilter',
-      '--mesh-version',
-      istio.mesh,
-      '--shape',
-      'waypoint',
-    ]);
+    const for126 = await waypointRender('envoyfilter', istio.mesh);
     t.match(for126, /workloadSelector:\n\s+labels:\n\s+gateway\.networking\.k8s\.io\/gateway-name: waypoint/);
     for (const [what, manifest] of [
       ['the 1.26 render (workloadSelector)', for126],

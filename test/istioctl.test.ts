@@ -5,8 +5,10 @@
 // `default` only and finds nothing in any render. Any analyzer message fails the test unless it is
 // listed in EXPLAINED with the reason it stays.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 import { requireComponent } from './helpers/components.js';
 import { FIXTURES, ISTIO_VERSIONS, renderCases } from './helpers/istio-xds.js';
@@ -22,6 +24,13 @@ const EXPLAINED: Record<string, string> = {
 };
 
 const ISTIO_GOLDENS = GOLDEN_CASES.filter((c) => !c.name.startsWith('envoy-gateway/'));
+
+/** A temporary folder removed when the test ends. */
+function scratchDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwasm-istioctl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 function analyze(istioctl: string, file: string) {
   return run(istioctl, [
@@ -65,10 +74,7 @@ t.test('istioctl validate and analyze every Istio golden', async (t) => {
 t.test('istioctl validate and analyze every render istiod translates', async (t) => {
   const istioctl = requireComponent(t, 'istioctl');
   if (!istioctl) return;
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'meshwasm-istioctl-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t);
   for (const istio of ISTIO_VERSIONS) {
     for (const c of renderCases(istio)) {
       const name = `${istio.mesh} ${c.target} ${c.shape} ${c.source}`;
@@ -90,10 +96,7 @@ t.test('istioctl validate and analyze every render istiod translates', async (t)
 t.test('istioctl analyze reports what it finds (the check above can fail)', async (t) => {
   const istioctl = requireComponent(t, 'istioctl');
   if (!istioctl) return;
-  const { mkdtempSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'meshwasm-istioctl-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t);
   // A relative patch at the default priority is what IST0151 is about; render sets priority 10.
   const golden = readFileSync(join(ROOT, 'test', 'golden', 'envoyfilter', 'sidecar-ossm-3.2.yaml'), 'utf8');
   t.match(golden, /\n {2}priority: 10\n/, 'the golden carries the priority render sets');
@@ -105,10 +108,7 @@ t.test('istioctl analyze reports what it finds (the check above can fail)', asyn
 t.test('istioctl validate rejects a broken render', async (t) => {
   const istioctl = requireComponent(t, 'istioctl');
   if (!istioctl) return;
-  const { mkdtempSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'meshwasm-istioctl-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t);
   const broken = readFileSync(join(ROOT, 'test', 'golden', 'ossm', 'sidecar-ossm-3.0.yaml'), 'utf8').replace(
     'phase: STATS',
     'phase: SOMETIMES',
