@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { parseMeshVersion } from '../renderers/versions.js';
 import type { Api, KubeObject } from './api.js';
 import { ClusterError } from './errors.js';
+import { allInOrder } from './in-order.js';
 
 /**
  * Which Envoy-based meshes a cluster runs, read from the objects their installs create: istiod's
@@ -60,11 +61,11 @@ const images = (object: KubeObject): string[] =>
   );
 
 export async function detect(api: Api): Promise<Detection> {
-  const [deploymentType, daemonSetType] = await Promise.all([
+  const [deploymentType, daemonSetType] = await allInOrder([
     api.requireType('apps/v1', 'Deployment'),
     api.requireType('apps/v1', 'DaemonSet'),
   ]);
-  const [deployments, daemonSets, smcps, sailIstios] = await Promise.all([
+  const [deployments, daemonSets, smcps, sailIstios] = await allInOrder([
     api.list(deploymentType),
     api.list(daemonSetType),
     listIfServed(api, 'maistra.io/v2', 'ServiceMeshControlPlane'),
