@@ -115,14 +115,7 @@ t.test(
       server.ca,
     ]);
     t.same(patches.map((p) => p.applyTo).sort(), ['CLUSTER', 'HTTP_FILTER']);
-    const upstream = await startUpstream(t);
-    const back = await startBackPython(t);
-    const bootstrap = writeBootstrap({
-      upstream: upstream.url,
-      clusters: { [CLUSTER]: back.url },
-      httpFilters: [patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value],
-      extraClusters: [patches.find((p) => p.applyTo === 'CLUSTER')!.patch.value],
-    });
+    const { back, bootstrap } = await remoteModuleBootstrap(t, patches);
     const verdict = await validateBootstrap(bootstrap, envoy);
     t.ok(verdict.ok, `envoy --mode validate: ${verdict.output}`);
     const running = await startEnvoy({ bootstrap, envoyPath: envoy });
@@ -134,24 +127,25 @@ t.test(
   },
 );
 
-/** Envoy with the rendered HTTP filter and module-host CLUSTER patch of a --url render, wasm logs on. */
-async function runRemoteModule(
-  t: Test,
-  envoy: string,
-  patches: Awaited<ReturnType<typeof envoyfilterPatches>>,
-) {
+type Patches = Awaited<ReturnType<typeof envoyfilterPatches>>;
+
+/** A bootstrap with the rendered HTTP filter and module-host CLUSTER patch of a --url render, and its servers. */
+async function remoteModuleBootstrap(t: Test, patches: Patches) {
   const upstream = await startUpstream(t);
   const back = await startBackPython(t);
-  const running = await startEnvoy({
-    bootstrap: writeBootstrap({
-      upstream: upstream.url,
-      clusters: { [CLUSTER]: back.url },
-      httpFilters: [patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value],
-      extraClusters: [patches.find((p) => p.applyTo === 'CLUSTER')!.patch.value],
-    }),
-    envoyPath: envoy,
-    componentLogLevel: 'wasm:info',
+  const bootstrap = writeBootstrap({
+    upstream: upstream.url,
+    clusters: { [CLUSTER]: back.url },
+    httpFilters: [patches.find((p) => p.applyTo === 'HTTP_FILTER')!.patch.value],
+    extraClusters: [patches.find((p) => p.applyTo === 'CLUSTER')!.patch.value],
   });
+  return { upstream, back, bootstrap };
+}
+
+/** Envoy running remoteModuleBootstrap's bootstrap, wasm logs on. */
+async function runRemoteModule(t: Test, envoy: string, patches: Patches) {
+  const { upstream, back, bootstrap } = await remoteModuleBootstrap(t, patches);
+  const running = await startEnvoy({ bootstrap, envoyPath: envoy, componentLogLevel: 'wasm:info' });
   t.teardown(running.stop);
   return { upstream, back, running };
 }
