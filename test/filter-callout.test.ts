@@ -543,6 +543,48 @@ t.test('the request path makes no log calls and reads headers at most once', asy
   t.equal(perRequest.filter((c) => c.name === 'proxy_http_call').length, 40);
 });
 
+// Inside Envoy each callback into the VM and each host call that returns data costs thousands of
+// instructions (callgrind, bench/envoy.mjs): this is the whole bill of an async request, pinned.
+t.test(
+  'an async request costs four callbacks into the VM and seven host calls, reply included',
+  async (t) => {
+    const { host, calls } = await startFilter({ cluster: CLUSTER });
+    for (let i = 0; i < 3; i++) {
+      host.clearVmCallTrace();
+      host.clearHostCallTrace();
+      const id = host.initializeHttpContext();
+      host.callOnRequestHeaders(id, clientRequest(), true);
+      host.callOnResponseHeaders(id, UPSTREAM_RESPONSE, true);
+      host.completeHttpContext(id);
+      const [c] = host.getHttpCallouts({ pending: true });
+      host.respondToHttpCall(c!.token, OK_REPLY);
+      t.same(
+        host.getVmCallTrace().map((c) => c.fn),
+        [
+          'proxy_on_request_headers',
+          'proxy_on_response_headers',
+          'proxy_on_delete',
+          'proxy_on_http_call_response',
+        ],
+        'no proxy_on_context_create, proxy_on_done or proxy_on_log: the module does not export them',
+      );
+      t.same(
+        calls().map((c) => c.name),
+        [
+          'proxy_get_header_map_pairs',
+          'proxy_http_call',
+          'proxy_increment_metric', // started
+          'proxy_increment_metric', // in_flight
+          'proxy_get_header_map_value', // the reply's :status
+          'proxy_increment_metric', // succeeded
+          'proxy_increment_metric', // in_flight
+        ],
+      );
+    }
+    t.same(metrics(host).started, 3n);
+  },
+);
+
 t.test('odd request headers and callout replies never trap, and only 2xx counts as success', async (t) => {
   const { host } = await startFilter({
     cluster: CLUSTER,

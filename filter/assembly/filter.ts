@@ -3,11 +3,13 @@
 //
 // Request path cost is kept to a handful of host calls: one proxy_get_header_map_pairs when headers
 // are propagated, one proxy_http_call per callout, one proxy_increment_metric per metric that changed,
-// and per reply one proxy_get_header_map_value(":status"). Nothing is logged per request.
+// and per reply one proxy_get_header_map_value(":status"). Nothing is logged per request. Async
+// callouts with the request trigger keep no per-stream state at all; a stream object exists only
+// where the filter must come back to the stream (blocking mode, response trigger).
 
 import * as imports from '@solo-io/proxy-runtime/assembly/imports';
 import { Headers as FilterHeadersStatusValues, Level, log, MapType, OK, PLUGIN_CONFIGURATION } from './abi';
-import { free } from '@solo-io/proxy-runtime/assembly/malloc';
+import { free } from './malloc';
 import { parseConfig, warnings } from './config';
 import {
   blocking,
@@ -64,9 +66,12 @@ let inFlight: u32 = 0; // callouts dispatched and not answered, in this VM
 let sampleAccumulator: u64 = 0;
 
 // Blocking mode only: which stream waits for which callout token. Async callouts need no record.
+// A stream takes its entries out when it ends, so the map holds live streams only; a root context
+// that goes away (plugin replaced, VM shut down) needs nothing here, as Envoy deletes a root only
+// after its streams.
 const waiting = new Map<u32, MeshwasmStream>();
-// The live streams by context id (index.ts routes the ABI callbacks through it).
-export const streams = new Map<u32, MeshwasmStream>();
+// The streams the filter must come back to (blocking mode, response trigger), by context id.
+const streams = new Map<u32, MeshwasmStream>();
 
 /** proxy_on_configure: reads, validates and applies the plugin configuration. */
 export function rootConfigure(configuration_size: u32): bool {
@@ -75,6 +80,7 @@ export function rootConfigure(configuration_size: u32): bool {
   let bytes = new ArrayBuffer(0);
   if (configuration_size > 0) {
     store<u32>(OUT_PTR, 0);
+    store<u32>(OUT_SIZE, 0);
     if (
       imports.proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, configuration_size, OUT_PTR, OUT_SIZE) != OK
     ) {
@@ -82,8 +88,11 @@ export function rootConfigure(configuration_size: u32): bool {
     }
     const p = load<u32>(OUT_PTR);
     if (p != 0) {
-      bytes = changetype<ArrayBuffer>(p);
-      free(p); // malloc pinned it for the host; config.ts keeps a reference from now on
+      // config.ts keeps the bytes (its string values point into them) until the next configure.
+      const size = load<u32>(OUT_SIZE);
+      bytes = new ArrayBuffer(size);
+      memory.copy(changetype<usize>(bytes), p, size);
+      free(p);
     }
   }
   const problem = parseConfig(bytes);
@@ -112,9 +121,104 @@ export function rootHttpCallResponse(token: u32, headers: u32): void {
   }
 }
 
-/** VM/plugin teardown: Envoy cancels the outstanding calls and never calls back. */
-export function rootDone(): void {
-  waiting.clear();
+/** proxy_on_request_headers: sampling, then the callouts now or a stream to come back to. */
+export function onRequestHeaders(context_id: u32): FilterHeadersStatusValues {
+  if (!configured || !enabled || !sampled()) return FilterHeadersStatusValues.Continue;
+  if (blocking || onResponse) {
+    const stream = new MeshwasmStream(context_id);
+    streams.set(context_id, stream);
+    return stream.onRequestHeaders();
+  }
+  // Async, request trigger: fire and forget; nothing about the stream is needed later.
+  const host = readPropagated();
+  dispatch(compose(), null);
+  if (host != 0) free(host);
+  return FilterHeadersStatusValues.Continue;
+}
+
+/** proxy_on_response_headers: only streams the filter remembered have anything to do here. */
+export function onResponseHeaders(context_id: u32): FilterHeadersStatusValues {
+  if (streams.size == 0 || !streams.has(context_id)) return FilterHeadersStatusValues.Continue;
+  return streams.get(context_id).onResponseHeaders();
+}
+
+/**
+ * proxy_on_delete: a stream ended. Its callouts still count when they answer, but nothing is
+ * written to it any more, and its replies no longer look for it.
+ */
+export function onDelete(context_id: u32): void {
+  if (streams.size == 0 || !streams.has(context_id)) return;
+  streams.get(context_id).end();
+  streams.delete(context_id);
+}
+
+// Deterministic: exactly floor(n * rate) of the first n requests are sampled.
+function sampled(): bool {
+  if (sampleAll) return true;
+  sampleAccumulator += sampleNumerator;
+  if (sampleAccumulator < SAMPLE_DENOMINATOR) {
+    bump(SKIPPED_SAMPLING, fanOut);
+    return false;
+  }
+  sampleAccumulator -= SAMPLE_DENOMINATOR;
+  return true;
+}
+
+// Selects the request headers to propagate (callout.ts `select`). Envoy forgets the request headers
+// once the request-headers callback returns, so this runs there. Returns the host's buffer that the
+// selection points into (0 if none): the caller frees it once the selection has been used.
+function readPropagated(): usize {
+  select(0, 0, false);
+  if (!propagates) return 0;
+  store<u32>(OUT_PTR, 0);
+  store<u32>(OUT_SIZE, 0);
+  if (imports.proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) != OK) return 0;
+  const host = load<u32>(OUT_PTR);
+  if (host != 0) select(host, load<u32>(OUT_SIZE), true);
+  return host;
+}
+
+// What the last dispatch did, for the stream that fired it.
+let dispatchedAttempted: u32 = 0;
+let dispatchedPending: u32 = 0;
+let dispatchedRefused: u32 = 0;
+
+// Issues up to fanOut callouts with the composed header pairs (maxInFlight permitting) and counts
+// them. A blocking stream is recorded against each token so that the replies find it.
+function dispatch(headers: usize, waiter: MeshwasmStream | null): void {
+  let attempted: u32 = 0;
+  let pending: u32 = 0;
+  let refused: u32 = 0;
+  for (let i: u32 = 0; i < fanOut && inFlight < maxInFlight; i++) {
+    attempted++;
+    if (
+      imports.proxy_http_call(
+        clusterPtr,
+        clusterLen,
+        headers,
+        composedLength,
+        bodyPtr,
+        bodyLen,
+        0,
+        0,
+        timeoutMs,
+        TOKEN,
+      ) == OK
+    ) {
+      inFlight++;
+      if (waiter !== null) waiter.awaitToken(pending, load<u32>(TOKEN));
+      pending++;
+    } else {
+      refused++; // unknown cluster, bad headers, no healthy upstream: Envoy never calls back
+    }
+  }
+  bump(STARTED, attempted);
+  bump(IN_FLIGHT, pending);
+  bump(FAILED, refused);
+  bump(SKIPPED_IN_FLIGHT, fanOut - attempted);
+  dispatchedAttempted = attempted;
+  dispatchedPending = pending;
+  dispatchedRefused = refused;
 }
 
 // Invalid configuration: one critical line naming the field; Envoy then rejects the plugin.
@@ -123,10 +227,12 @@ function reject(problem: string): bool {
   return false;
 }
 
-export class MeshwasmStream {
+// A stream the filter comes back to: blocking mode (it waits for its callouts) or the response
+// trigger (it fires when the response headers arrive). It exists from its request headers to
+// proxy_on_delete.
+class MeshwasmStream {
   constructor(public context_id: u32) {}
   alive: bool = true;
-  sampled: bool = false;
   triggered: bool = false;
   outcomeAdded: bool = false;
   waitingOn: u8 = WAIT_NONE;
@@ -135,32 +241,34 @@ export class MeshwasmStream {
   succeeded: u32 = 0;
   failed: u32 = 0;
   captured: ArrayBuffer | null = null; // propagated request headers kept for a response trigger
+  tokens: usize = 0; // blocking: the tokens of its dispatched callouts (a heap block of fanOut u32s)
+  tokenCount: u32 = 0;
+
+  // Blocking: callout number i went out with this token; its reply finds the stream through it.
+  awaitToken(i: u32, token: u32): void {
+    if (this.tokens == 0) this.tokens = heap.alloc((<usize>fanOut) << 2);
+    store<u32>(this.tokens + ((<usize>i) << 2), token);
+    this.tokenCount = i + 1;
+    waiting.set(token, this);
+  }
+
+  // The stream is gone for the host: forget it, and take its unanswered tokens out of `waiting`.
+  end(): void {
+    this.alive = false;
+    this.captured = null;
+    if (this.tokens == 0) return;
+    for (let i: u32 = 0; i < this.tokenCount; i++) {
+      const token = load<u32>(this.tokens + ((<usize>i) << 2));
+      if (waiting.has(token) && waiting.get(token) === this) waiting.delete(token);
+    }
+    heap.free(this.tokens);
+    this.tokens = 0;
+  }
 
   onRequestHeaders(): FilterHeadersStatusValues {
-    if (!configured || !enabled) return FilterHeadersStatusValues.Continue;
-    if (!sampleAll) {
-      // Deterministic: exactly floor(n * rate) of the first n requests are sampled.
-      sampleAccumulator += sampleNumerator;
-      if (sampleAccumulator < SAMPLE_DENOMINATOR) {
-        bump(SKIPPED_SAMPLING, fanOut);
-        return FilterHeadersStatusValues.Continue;
-      }
-      sampleAccumulator -= SAMPLE_DENOMINATOR;
-    }
-    this.sampled = true;
-    // The headers to propagate are read now: Envoy forgets the request headers once this returns
-    // Continue, so a response trigger keeps a copy.
-    select(0, 0, false);
-    let host: usize = 0;
-    if (propagates) {
-      store<u32>(OUT_PTR, 0);
-      store<u32>(OUT_SIZE, 0);
-      if (imports.proxy_get_header_map_pairs(MapType.RequestHeaders, OUT_PTR, OUT_SIZE) == OK) {
-        host = load<u32>(OUT_PTR);
-        if (host != 0) select(host, load<u32>(OUT_SIZE), true);
-      }
-    }
+    const host = readPropagated();
     if (onResponse) {
+      // The request headers are gone by the response: keep a copy of the selected ones.
       if (selectedCount > 0) this.captured = selectionPairs();
       if (host != 0) free(host);
       return FilterHeadersStatusValues.Continue;
@@ -171,7 +279,7 @@ export class MeshwasmStream {
   }
 
   onResponseHeaders(): FilterHeadersStatusValues {
-    if (!configured || !enabled || !this.sampled) return FilterHeadersStatusValues.Continue;
+    if (!configured || !enabled) return FilterHeadersStatusValues.Continue;
     if (!onResponse) {
       // Blocking + request trigger: the outcome is known by now; the client's response carries it.
       if (blocking && this.triggered && !this.outcomeAdded) this.addOutcomeHeader();
@@ -184,44 +292,15 @@ export class MeshwasmStream {
     return this.fire(compose(), WAIT_RESPONSE);
   }
 
-  // Issues the callouts with the composed header pairs and decides whether the stream waits.
+  // Issues the callouts and decides whether the stream waits.
   private fire(headers: usize, phase: u8): FilterHeadersStatusValues {
     this.triggered = true;
-    let attempted: u32 = 0;
-    let pending: u32 = 0;
-    let refused: u32 = 0;
-    for (let i: u32 = 0; i < fanOut && inFlight < maxInFlight; i++) {
-      attempted++;
-      if (
-        imports.proxy_http_call(
-          clusterPtr,
-          clusterLen,
-          headers,
-          composedLength,
-          bodyPtr,
-          bodyLen,
-          0,
-          0,
-          timeoutMs,
-          TOKEN,
-        ) == OK
-      ) {
-        inFlight++;
-        pending++;
-        if (blocking) waiting.set(load<u32>(TOKEN), this);
-      } else {
-        refused++; // unknown cluster, bad headers, no healthy upstream: Envoy never calls back
-      }
-    }
-    this.attempted = attempted;
-    this.pending = pending;
-    this.failed = refused;
-    bump(STARTED, attempted);
-    bump(IN_FLIGHT, pending);
-    bump(FAILED, refused);
-    bump(SKIPPED_IN_FLIGHT, fanOut - attempted);
+    dispatch(headers, blocking ? this : null);
+    this.attempted = dispatchedAttempted;
+    this.pending = dispatchedPending;
+    this.failed = dispatchedRefused;
     if (!blocking) return FilterHeadersStatusValues.Continue;
-    if (pending > 0) {
+    if (this.pending > 0) {
       this.waitingOn = phase;
       return FilterHeadersStatusValues.StopIteration;
     }

@@ -1,14 +1,18 @@
 // meshwasm callout filter: the wasm module's entry point. It exports the proxy-wasm ABI 0.2.0
 // callbacks the filter acts on and routes each to the root (filter.ts) or to the stream it names.
-// Callbacks it has no use for (configuration validation, ticks, queues, bodies, trailers, gRPC,
-// access log) are not exported:
-// Envoy skips a callback a module does not export and continues the stream.
+// Callbacks it has no use for are not exported, and Envoy skips a callback a module does not
+// export: configuration validation, ticks, queues, bodies, trailers, gRPC, access log, and also
+// proxy_on_context_create and proxy_on_done. Without proxy_on_context_create the module keeps its
+// own per-stream state (cpp-host: "the in-VM SDK is responsible"), so an async request with the
+// request trigger, which needs none, costs no callback at stream start and no object; streams
+// that must be remembered (blocking mode, response trigger) get one in proxy_on_request_headers.
+// Without proxy_on_done Envoy goes straight to proxy_on_delete, where a remembered stream is
+// forgotten; a root context needs no teardown (filter.ts, `waiting`).
 // The root id (Envoy root_id / WasmPlugin pluginName / EnvoyExtensionPolicy rootID) is "meshwasm";
 // like the SDK with one registered root context, any root id (Envoy's default is blank) selects it.
 
-export { malloc } from '@solo-io/proxy-runtime/assembly/malloc';
-import { Headers } from './abi';
-import { MeshwasmStream, rootConfigure, rootDone, rootHttpCallResponse, streams } from './filter';
+export { malloc } from './malloc';
+import { onRequestHeaders, onResponseHeaders, rootConfigure, rootHttpCallResponse, onDelete } from './filter';
 
 export function proxy_abi_version_0_2_0(): void {}
 
@@ -20,16 +24,12 @@ export function proxy_on_configure(_root_context_id: u32, configuration_size: u3
   return rootConfigure(configuration_size) ? 1 : 0;
 }
 
-export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
-  if (root_context_id != 0) streams.set(context_id, new MeshwasmStream(context_id));
-}
-
 export function proxy_on_request_headers(context_id: u32, _headers: u32, _end_of_stream: u32): u32 {
-  return streams.has(context_id) ? streams.get(context_id).onRequestHeaders() : Headers.Continue;
+  return onRequestHeaders(context_id);
 }
 
 export function proxy_on_response_headers(context_id: u32, _headers: u32, _end_of_stream: u32): u32 {
-  return streams.has(context_id) ? streams.get(context_id).onResponseHeaders() : Headers.Continue;
+  return onResponseHeaders(context_id);
 }
 
 // Envoy binds http calls to the root context: every reply comes here.
@@ -43,16 +43,6 @@ export function proxy_on_http_call_response(
   rootHttpCallResponse(token, headers);
 }
 
-export function proxy_on_done(context_id: u32): u32 {
-  if (streams.has(context_id)) streams.get(context_id).alive = false;
-  else rootDone();
-  return 1;
-}
-
 export function proxy_on_delete(context_id: u32): void {
-  if (!streams.has(context_id)) return;
-  const stream = streams.get(context_id);
-  stream.alive = false;
-  stream.captured = null;
-  streams.delete(context_id);
+  onDelete(context_id);
 }

@@ -33,6 +33,7 @@ export async function startEnvoy(
   binary: string,
   bootstrap: object,
   listenerPorts: number[],
+  extraArgs: string[] = [],
 ): Promise<RunningEnvoy> {
   const dir = await mkdtemp(join(tmpdir(), 'meshwasm-envoy-'));
   const config = join(dir, 'envoy.json');
@@ -40,7 +41,18 @@ export async function startEnvoy(
   let output = '';
   const child: ChildProcess = spawn(
     binary,
-    ['-c', config, '--disable-hot-restart', '--concurrency', '1', '-l', 'info', '--log-format', '%v'],
+    [
+      '-c',
+      config,
+      '--disable-hot-restart',
+      '--concurrency',
+      '1',
+      '-l',
+      'info',
+      '--log-format',
+      '%v',
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
