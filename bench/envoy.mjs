@@ -13,16 +13,21 @@
 // 10k requests (utime+stime of the Envoy process from /proc) and RSS; ratio tables against the
 // baseline and against each peer; module sizes; time to /ready; the Wasm memory of meshwasm's VM
 // after 10k and after 200k requests (its meshwasm.vm.memory_bytes gauge).
+// Then the same at a fixed offered load (--rate, default 1000 req/s; wrk paces each connection with
+// its Lua delay() hook): below saturation, as a sidecar mostly runs, where throughput is whatever is
+// offered and the latency a filter adds is the figure that matters. At saturation (the first table)
+// throughput is the inverse of Envoy's CPU per request, so a filter that makes a second request per
+// request cannot keep the baseline's: native mirroring is the floor there.
 // Wall-clock figures move with whatever else the machine runs; bench/envoy-callgrind.mjs counts
 // Envoy's instructions per request instead, which do not.
 //
-//   node bench/envoy.mjs [--rounds 3] [--seconds 4] [--connections 16] [--only none,meshwasm,...]
+//   node bench/envoy.mjs [--rounds 3] [--seconds 4] [--connections 16] [--rate 1000] [--only none,meshwasm,...]
 //   [--plugin other/plugin.wasm]
 // Needs: npm run build (plugin.wasm), scripts/components.sh envoy, wrk (apt-get install wrk);
 // the Go and Rust peers are built on demand (scripts/components.sh bench-go-filter bench-rust-filter).
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import {
   checkJob,
@@ -39,12 +44,14 @@ import {
   stat,
   table,
   variants,
+  workFile,
 } from './lib/envoy-variants.mjs';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const ROUNDS = Number(flag('rounds', 3));
 const SECONDS = Number(flag('seconds', 4));
 const CONNECTIONS = Number(flag('connections', 16));
+const RATE = Number(flag('rate', 1000));
 const ONLY = flag('only', '').split(',').filter(Boolean);
 
 const { envoy, version } = envoyBinary();
@@ -75,12 +82,24 @@ function parseWrk(out) {
   return { requests, rps, p50: pct(50), p99: pct(99), non2xx, errors };
 }
 
-/** One wrk run against a variant; Envoy's CPU is read around it. */
-function load(running, seconds) {
+// Paced load: each connection waits CONNECTIONS/RATE s before its next request, so the connections
+// together offer RATE req/s (a little less, by the time each answer takes).
+const PACED = workFile('paced.lua');
+if (RATE > 0) writeFileSync(PACED, `function delay() return ${(CONNECTIONS * 1000) / RATE} end\n`);
+
+/** One wrk run against a variant (saturating, or paced at RATE); Envoy's CPU is read around it. */
+function load(running, seconds, paced = false) {
   const before = cpuSeconds(running.pid);
   const result = spawnSync(
     wrk,
-    ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${running.port}/jump`],
+    [
+      '-t1',
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      '--latency',
+      ...(paced ? ['-s', PACED] : []),
+      `http://127.0.0.1:${running.port}/jump`,
+    ],
     { encoding: 'utf8' },
   );
   const cpu = cpuSeconds(running.pid) - before;
@@ -88,7 +107,7 @@ function load(running, seconds) {
   const run = parseWrk(result.stdout);
   if (run.non2xx > 0 || run.errors)
     fail(`${running.name}: ${run.non2xx} non-2xx answers, socket errors: ${run.errors}`);
-  return { ...run, cpuPer10k: (cpu / run.requests) * 1e4 };
+  return { ...run, cpuPer10k: (cpu / run.requests) * 1e4, busy: cpu / seconds };
 }
 
 /** Sends load until meshwasm has seen at least `target` requests; returns its VM memory gauge. */
@@ -123,13 +142,14 @@ for (const variant of variants(ONLY)) {
     ports.adminPort,
     [ports.port],
   );
-  const entry = { ...variant, ...envoyProcess, port: ports.port, file: variant.wasm, runs: [] };
+  const entry = { ...variant, ...envoyProcess, port: ports.port, file: variant.wasm, runs: [], paced: [] };
   if (!variant.baseline) await checkJob(entry, upstream.checkLog);
   running.push(entry);
 }
 
 console.error(
-  `bench/envoy.mjs: warm-up, then ${ROUNDS} rounds of ${SECONDS} s per variant, ${CONNECTIONS} connections`,
+  `bench/envoy.mjs: warm-up, then ${ROUNDS} rounds of ${SECONDS} s per variant, ${CONNECTIONS} connections` +
+    (RATE > 0 ? `, saturating and paced at ${RATE} req/s` : ''),
 );
 for (const r of running) load(r, 1);
 const meshwasm = running.find((r) => r.name === 'meshwasm');
@@ -138,6 +158,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < running.length; i++) {
     const r = running[(i + round) % running.length];
     r.runs.push(load(r, SECONDS));
+    if (RATE > 0) r.paced.push(load(r, SECONDS, true));
   }
 }
 for (const r of running) r.rss = rssMiB(r.pid);
@@ -202,6 +223,51 @@ if (base) {
       ours.map((o) => [o.label, ...peers.map((p) => (marginal(o) / marginal(p)).toFixed(2))]),
     );
   }
+}
+
+if (RATE > 0) {
+  const p = (r, key) => median(r.paced.map((x) => x[key]));
+  console.log(
+    `At a fixed offered load of ${RATE} req/s (wrk delay() pacing ${CONNECTIONS} connections), ` +
+      `same rounds; median (min-max) over rounds\n`,
+  );
+  table(
+    [
+      'variant',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'Envoy busy % of a core',
+      ...(base ? ['p50 added', 'p99 added'] : []),
+    ],
+    running.map((r) => [
+      r.label,
+      spread(
+        r.paced.map((x) => x.rps),
+        0,
+      ),
+      spread(
+        r.paced.map((x) => x.p50),
+        3,
+      ),
+      spread(
+        r.paced.map((x) => x.p99),
+        3,
+      ),
+      spread(
+        r.paced.map((x) => x.busy * 100),
+        1,
+      ),
+      ...(base && r !== base
+        ? [
+            `${(((p(r, 'p50') - p(base, 'p50')) / p(base, 'p50')) * 100).toFixed(1)}%`,
+            `${(((p(r, 'p99') - p(base, 'p99')) / p(base, 'p99')) * 100).toFixed(1)}%`,
+          ]
+        : base
+          ? ['', '']
+          : []),
+    ]),
+  );
 }
 
 const modules = running.filter((r) => r.file && r.name !== 'meshwasm-blocking');
