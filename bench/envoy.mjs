@@ -128,6 +128,12 @@ async function memoryAfter(running, target) {
 // ---- printing ----------------------------------------------------------------------------------
 const spread = (values, digits) =>
   `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)})`;
+/** A table cell: median (min-max) of `key` over a list of wrk runs, `scale` applied. */
+const cell = (runs, key, digits, scale = 1) =>
+  spread(
+    runs.map((x) => x[key] * scale),
+    digits,
+  );
 
 // ---- main --------------------------------------------------------------------------------------
 const upstream = await startUpstream(envoy);
@@ -174,22 +180,10 @@ table(
   ['variant', 'req/s', 'p50 ms', 'p99 ms', 'Envoy CPU s / 10k req', 'RSS MiB', '/ready ms'],
   running.map((r) => [
     r.label,
-    spread(
-      r.runs.map((x) => x.rps),
-      0,
-    ),
-    spread(
-      r.runs.map((x) => x.p50),
-      2,
-    ),
-    spread(
-      r.runs.map((x) => x.p99),
-      2,
-    ),
-    spread(
-      r.runs.map((x) => x.cpuPer10k),
-      3,
-    ),
+    cell(r.runs, 'rps', 0),
+    cell(r.runs, 'p50', 2),
+    cell(r.runs, 'p99', 2),
+    cell(r.runs, 'cpuPer10k', 3),
     r.rss.toFixed(1),
     r.readyMs.toFixed(0),
   ]),
@@ -242,22 +236,10 @@ if (RATE > 0) {
     ],
     running.map((r) => [
       r.label,
-      spread(
-        r.paced.map((x) => x.rps),
-        0,
-      ),
-      spread(
-        r.paced.map((x) => x.p50),
-        3,
-      ),
-      spread(
-        r.paced.map((x) => x.p99),
-        3,
-      ),
-      spread(
-        r.paced.map((x) => x.busy * 100),
-        1,
-      ),
+      cell(r.paced, 'rps', 0),
+      cell(r.paced, 'p50', 3),
+      cell(r.paced, 'p99', 3),
+      cell(r.paced, 'busy', 1, 100),
       ...(base && r !== base
         ? [
             `${(((p(r, 'p50') - p(base, 'p50')) / p(base, 'p50')) * 100).toFixed(1)}%`,

@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clusterFor, wasmHttpFilter } from '../../dist/envoy/index.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE =
@@ -155,21 +156,8 @@ export function stopEnvoy(running) {
 
 // ---- bootstraps --------------------------------------------------------------------------------
 const admin = (port) => ({ address: { socket_address: { address: '127.0.0.1', port_value: port } } });
-const staticCluster = (name, port) => ({
-  name,
-  type: 'STATIC',
-  connect_timeout: '1s',
-  load_assignment: {
-    cluster_name: name,
-    endpoints: [
-      {
-        lb_endpoints: [
-          { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } },
-        ],
-      },
-    ],
-  },
-});
+// The product's own Envoy bootstrap pieces (npm run build compiles them to dist/).
+const staticCluster = (name, port) => clusterFor(name, `http://127.0.0.1:${port}`);
 const hcm = (routeConfig, httpFilters, extra = {}) => ({
   name: 'envoy.filters.network.http_connection_manager',
   typed_config: {
@@ -255,19 +243,6 @@ export async function startUpstream(envoy) {
   return { ...upstream, checkLog };
 }
 
-const wasmFilter = (name, rootId, file, configuration) => ({
-  name: 'envoy.filters.http.wasm',
-  typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
-    config: {
-      name,
-      root_id: rootId,
-      configuration: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: configuration },
-      vm_config: { vm_id: name, runtime: 'envoy.wasm.runtime.v8', code: { local: { filename: file } } },
-    },
-  },
-});
-
 const LUA = `
 function envoy_on_request(handle)
   handle:httpCall("${BACK_PYTHON}", {
@@ -340,7 +315,9 @@ export function resolveModule(variant) {
     if (!existsSync(variant.wasm)) fail(`${variant.wasm} is missing: run \`npm run build\` first`);
     // The meshwasm variants share the root id meshwasm; the peers take any.
     const rootId = variant.name.startsWith('meshwasm') ? 'meshwasm' : variant.name;
-    variant.filters = [wasmFilter(variant.name, rootId, variant.wasm, variant.configuration)];
+    variant.filters = [
+      wasmHttpFilter({ wasmPath: variant.wasm, pluginConfig: variant.configuration, rootId }),
+    ];
   }
   return true;
 }

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clusterFor } from '../../envoy/index.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -83,24 +84,9 @@ export async function startEnvoy(
   return { log: () => output, stop };
 }
 
-/** A STATIC cluster with one loopback endpoint. */
+/** A STATIC cluster with one loopback endpoint (the product's clusterFor), plus `extra` fields. */
 export function staticCluster(name: string, port: number, extra: object = {}): object {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [
-        {
-          lb_endpoints: [
-            { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } },
-          ],
-        },
-      ],
-    },
-    ...extra,
-  };
+  return { ...clusterFor(name, `http://127.0.0.1:${port}`), ...extra };
 }
 
 /** An HTTP listener whose every request goes through `filters` (then the router) to `cluster`. */
