@@ -102,7 +102,7 @@ for (const variant of variants(ONLY)) {
     proxyBootstrap(variant, ports),
     ports.adminPort,
     [ports.port],
-    wrap,
+    { wrap, slow: true },
   );
   Object.assign(running, { name: variant.name, port: ports.port });
   if (!variant.baseline) await checkJob(running, upstream.checkLog);

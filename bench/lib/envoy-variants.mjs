@@ -105,10 +105,29 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exi
 export const workFile = (name) => join(work, name);
 
 /**
- * Starts Envoy (--concurrency 1) on a bootstrap; resolves once /ready answers 200 and the listeners
- * accept, with the time /ready took. `wrap` runs Envoy under another command (valgrind).
+ * The command prefix that keeps a process on one CPU (taskset), or nothing on a machine with fewer
+ * than two CPUs or without taskset. The wall-clock benchmark gives the Envoy under test a core of
+ * its own and puts everything else (the load generator, the upstreams, this script) on the other.
  */
-export async function startEnvoy(envoy, name, bootstrap, adminPort, listenerPorts, wrap = []) {
+export function pinTo(cpu) {
+  const cpus = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
+  if (cpus < 2 || spawnSync('sh', ['-c', 'command -v taskset']).status !== 0) return [];
+  return ['taskset', '-c', String(cpu)];
+}
+
+/**
+ * Starts Envoy (--concurrency 1) on a bootstrap; resolves once /ready answers 200 and the listeners
+ * accept, with the time /ready took. `wrap` runs Envoy under another command (taskset, valgrind);
+ * `slow` (valgrind) allows minutes to start.
+ */
+export async function startEnvoy(
+  envoy,
+  name,
+  bootstrap,
+  adminPort,
+  listenerPorts,
+  { wrap = [], slow = false } = {},
+) {
   const config = workFile(`${name}.json`);
   writeFileSync(config, JSON.stringify(bootstrap));
   const log = workFile(`${name}.log`);
@@ -130,7 +149,7 @@ export async function startEnvoy(envoy, name, bootstrap, adminPort, listenerPort
   children.add(child);
   let exited = false;
   child.on('exit', () => (exited = true));
-  const deadline = Date.now() + (wrap.length ? 600_000 : 30_000);
+  const deadline = Date.now() + (slow ? 600_000 : 30_000);
   while (!exited && Date.now() < deadline) {
     const ready = await httpGet(adminPort, '/ready').catch(() => undefined);
     if (ready?.status === 200) {
@@ -139,7 +158,7 @@ export async function startEnvoy(envoy, name, bootstrap, adminPort, listenerPort
       for (const port of listenerPorts) while (!(await accepts(port))) await sleep(10);
       return { child, pid: child.pid, adminPort, readyMs, log };
     }
-    await sleep(wrap.length ? 200 : 10);
+    await sleep(slow ? 200 : 10);
   }
   const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-8).join('\n') : '';
   fail(`Envoy for ${name} did not become ready:\n${tail}`);
@@ -183,64 +202,64 @@ const listener = (name, port, filter) => ({
   filter_chains: [{ filters: [filter] }],
 });
 
-/** The upstream and back-python: fixed answers; back-python logs the checks' requests. */
-function upstreamBootstrap({ adminPort, appPort, backPort, checkLog }) {
-  const answer = (body) => ({
-    virtual_hosts: [
-      {
-        name: 'all',
-        domains: ['*'],
-        routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }],
+/** A fixed answer for every request. */
+const answer = (body) => ({
+  virtual_hosts: [
+    {
+      name: 'all',
+      domains: ['*'],
+      routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: body } } }],
+    },
+  ],
+});
+
+/** back-python: answers every GET /jump; logs the checks' requests (their x-request-id). */
+function backPythonBootstrap({ adminPort, backPort, checkLog }) {
+  const accessLog = {
+    name: 'checks',
+    filter: { header_filter: { header: { name: 'x-request-id', string_match: { prefix: 'bench-check-' } } } },
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+      path: checkLog,
+      log_format: {
+        text_format_source: { inline_string: '%REQ(:METHOD)% %REQ(:PATH)% %REQ(X-REQUEST-ID)%\n' },
       },
-    ],
-  });
+    },
+  };
   return {
     admin: admin(adminPort),
     static_resources: {
       listeners: [
-        listener('app', appPort, hcm(answer('ok\n'), [])),
-        listener(
-          'back-python',
-          backPort,
-          hcm(answer('jumped\n'), [], {
-            access_log: [
-              {
-                name: 'checks',
-                filter: {
-                  header_filter: {
-                    header: { name: 'x-request-id', string_match: { prefix: 'bench-check-' } },
-                  },
-                },
-                typed_config: {
-                  '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
-                  path: checkLog,
-                  log_format: {
-                    text_format_source: {
-                      inline_string: '%REQ(:METHOD)% %REQ(:PATH)% %REQ(X-REQUEST-ID)%\n',
-                    },
-                  },
-                },
-              },
-            ],
-          }),
-        ),
+        listener('back-python', backPort, hcm(answer('jumped\n'), [], { access_log: [accessLog] })),
       ],
     },
   };
 }
 
 /**
- * Starts the upstream Envoy (the app and back-python, answering with direct_response: faster per
- * request than any loopback server in Node, so the Envoy under test stays the bottleneck).
+ * Starts the app and back-python, each its own Envoy answering with direct_response (faster per
+ * request than any loopback server in Node, so the Envoy under test stays the bottleneck). Two
+ * processes, as two services would be: in one single-worker Envoy every callout, sent before its
+ * request reaches the app, would queue ahead of that request and add to its latency.
  */
-export async function startUpstream(envoy) {
-  const upstream = { adminPort: await freePort(), appPort: await freePort(), backPort: await freePort() };
+export async function startUpstream(envoy, wrap = []) {
+  const ports = { appPort: await freePort(), backPort: await freePort() };
   const checkLog = workFile('back-python-checks.log');
-  await startEnvoy(envoy, 'upstream', upstreamBootstrap({ ...upstream, checkLog }), upstream.adminPort, [
-    upstream.appPort,
-    upstream.backPort,
-  ]);
-  return { ...upstream, checkLog };
+  const appAdmin = await freePort();
+  const app = {
+    admin: admin(appAdmin),
+    static_resources: { listeners: [listener('app', ports.appPort, hcm(answer('ok\n'), []))] },
+  };
+  await startEnvoy(envoy, 'app', app, appAdmin, [ports.appPort], { wrap });
+  const backAdmin = await freePort();
+  await startEnvoy(
+    envoy,
+    'back-python',
+    backPythonBootstrap({ adminPort: backAdmin, backPort: ports.backPort, checkLog }),
+    backAdmin,
+    [ports.backPort],
+  );
+  return { ...ports, checkLog };
 }
 
 const LUA = `
