@@ -190,6 +190,7 @@ try {
   const eWall = median(rounds.map((x) => x[1].wall));
   const filterState = runs[0].state;
   const emptyState = runs[1].state;
+  filterHost.tick(); // the filter publishes its metrics on the root's tick
   if (
     filterHost.getCounter('meshwasm.callouts.succeeded') !== BigInt(filterState.token / 4) ||
     filterHost.isFailed()

@@ -57,6 +57,8 @@ t.test('step 0: Envoy 1.40 with the V8 runtime and the Wasm HTTP filter', async 
   await back.arrived(1);
   t.equal(back.seen[0]!.url, '/jump', 'the filter made its callout from inside Envoy');
   t.equal(back.seen[0]!.headers.host, CLUSTER_HOST);
+  // The filter publishes its metrics on a 100 ms tick.
+  await new Promise((r) => setTimeout(r, 250));
   const metrics = wasmMetrics(await started.stats());
   t.equal(metrics.get('meshwasm.callouts.started'), 1, 'the filter metric is in admin /stats');
 

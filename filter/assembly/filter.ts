@@ -2,8 +2,9 @@
 // fire-and-forget (async) or holding the stream until they all finished (blocking).
 //
 // Request path cost is kept to a handful of host calls: one proxy_get_header_map_pairs when headers
-// are propagated, one proxy_http_call per callout, one proxy_increment_metric per metric that changed,
-// and per reply one proxy_get_header_map_value(":status"). Nothing is logged per request. Async
+// are propagated, one proxy_http_call per callout, and per reply one
+// proxy_get_header_map_value(":status"). Metrics are published by the root's tick (metrics.ts), and
+// nothing is logged per request. Async
 // callouts with the request trigger keep no per-stream state at all; a stream object exists only
 // where the filter must come back to the stream (blocking mode, response trigger).
 
@@ -40,8 +41,9 @@ import {
   bump,
   defineMetrics,
   FAILED,
+  FLUSH_PERIOD_MS,
+  flushMetrics,
   IN_FLIGHT,
-  recordMemory,
   SKIPPED_IN_FLIGHT,
   SKIPPED_SAMPLING,
   STARTED,
@@ -62,6 +64,7 @@ const WAIT_NONE: u8 = 0,
   WAIT_RESPONSE: u8 = 2;
 
 let configured = false; // the last configure succeeded
+let rootId: u32 = 0; // the root context configured last
 let inFlight: u32 = 0; // callouts dispatched and not answered, in this VM
 let sampleAccumulator: u64 = 0;
 
@@ -74,8 +77,10 @@ const waiting = new Map<u32, MeshwasmStream>();
 const streams = new Map<u32, MeshwasmStream>();
 
 /** proxy_on_configure: reads, validates and applies the plugin configuration. */
-export function rootConfigure(configuration_size: u32): bool {
+export function rootConfigure(root_context_id: u32, configuration_size: u32): bool {
+  rootId = root_context_id;
   defineMetrics();
+  imports.proxy_set_tick_period_milliseconds(FLUSH_PERIOD_MS);
   configured = false;
   let bytes = new ArrayBuffer(0);
   if (configuration_size > 0) {
@@ -113,7 +118,6 @@ export function rootHttpCallResponse(token: u32, headers: u32): void {
   if (inFlight > 0) inFlight--;
   bump(ok ? SUCCEEDED : FAILED, 1);
   bump(IN_FLIGHT, -1);
-  recordMemory();
   if (waiting.size > 0 && waiting.has(token)) {
     const stream = waiting.get(token);
     waiting.delete(token);
@@ -143,13 +147,23 @@ export function onResponseHeaders(context_id: u32): FilterHeadersStatusValues {
 }
 
 /**
- * proxy_on_delete: a stream ended. Its callouts still count when they answer, but nothing is
- * written to it any more, and its replies no longer look for it.
+ * proxy_on_delete: a stream ended (its callouts still count when they answer, but nothing is
+ * written to it any more, and its replies no longer look for it), or the root context went away
+ * (its plugin was removed, or the VM shuts down): what the metrics have not published yet is
+ * published now.
  */
 export function onDelete(context_id: u32): void {
-  if (streams.size == 0 || !streams.has(context_id)) return;
-  streams.get(context_id).end();
-  streams.delete(context_id);
+  if (streams.size > 0 && streams.has(context_id)) {
+    streams.get(context_id).end();
+    streams.delete(context_id);
+  } else if (context_id == rootId) {
+    flushMetrics();
+  }
+}
+
+/** proxy_on_tick: the root's timer (FLUSH_PERIOD_MS) publishes the metrics. */
+export function rootTick(): void {
+  flushMetrics();
 }
 
 // Deterministic: exactly floor(n * rate) of the first n requests are sampled.

@@ -1,18 +1,25 @@
 // meshwasm callout filter: the wasm module's entry point. It exports the proxy-wasm ABI 0.2.0
 // callbacks the filter acts on and routes each to the root (filter.ts) or to the stream it names.
 // Callbacks it has no use for are not exported, and Envoy skips a callback a module does not
-// export: configuration validation, ticks, queues, bodies, trailers, gRPC, access log, and also
+// export: configuration validation, queues, bodies, trailers, gRPC, access log, and also
 // proxy_on_context_create and proxy_on_done. Without proxy_on_context_create the module keeps its
 // own per-stream state (cpp-host: "the in-VM SDK is responsible"), so an async request with the
 // request trigger, which needs none, costs no callback at stream start and no object; streams
 // that must be remembered (blocking mode, response trigger) get one in proxy_on_request_headers.
 // Without proxy_on_done Envoy goes straight to proxy_on_delete, where a remembered stream is
-// forgotten; a root context needs no teardown (filter.ts, `waiting`).
+// forgotten and the root publishes its last metrics. The root's tick publishes the metrics.
 // The root id (Envoy root_id / WasmPlugin pluginName / EnvoyExtensionPolicy rootID) is "meshwasm";
 // like the SDK with one registered root context, any root id (Envoy's default is blank) selects it.
 
 export { malloc } from './malloc';
-import { onRequestHeaders, onResponseHeaders, rootConfigure, rootHttpCallResponse, onDelete } from './filter';
+import {
+  onDelete,
+  onRequestHeaders,
+  onResponseHeaders,
+  rootConfigure,
+  rootHttpCallResponse,
+  rootTick,
+} from './filter';
 
 export function proxy_abi_version_0_2_0(): void {}
 
@@ -20,8 +27,12 @@ export function proxy_on_vm_start(_root_context_id: u32, _configuration_size: u3
   return 1;
 }
 
-export function proxy_on_configure(_root_context_id: u32, configuration_size: u32): u32 {
-  return rootConfigure(configuration_size) ? 1 : 0;
+export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
+  return rootConfigure(root_context_id, configuration_size) ? 1 : 0;
+}
+
+export function proxy_on_tick(_root_context_id: u32): void {
+  rootTick();
 }
 
 export function proxy_on_request_headers(context_id: u32, _headers: u32, _end_of_stream: u32): u32 {

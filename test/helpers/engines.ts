@@ -43,6 +43,12 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+// meshwasm's filter publishes its metrics on the root's tick, every 100 ms (filter/assembly/metrics.ts):
+// reading them waits for more than two ticks, so what was counted has been published (the gateway
+// runs the host's ticks on a real timer, as Envoy does).
+const PUBLISHED_MS = 250;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const HOST_LEVELS: FilterLog['level'][] = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
 
 /**
@@ -85,6 +91,7 @@ async function startNode(setup: EngineSetup, pluginConfig: string): Promise<Engi
     url: gw.url,
     host,
     metrics: async () => {
+      await sleep(PUBLISHED_MS);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(host.getMetrics())) if (typeof v === 'bigint') out[k] = Number(v);
       return out;
@@ -113,7 +120,10 @@ async function startReal(setup: EngineSetup, pluginConfig: string): Promise<Engi
     // CI machine that can take a while.
     readyTimeoutMs: 60_000,
   });
-  const metrics = async () => Object.fromEntries(wasmMetrics(await envoy.stats()));
+  const metrics = async () => {
+    await sleep(PUBLISHED_MS);
+    return Object.fromEntries(wasmMetrics(await envoy.stats()));
+  };
   return {
     name: 'envoy',
     url: envoy.url,
@@ -125,15 +135,14 @@ async function startReal(setup: EngineSetup, pluginConfig: string): Promise<Engi
         return m ? [{ level: m[1] as FilterLog['level'], message: m[2]! }] : [];
       }),
     settle: async () => {
-      // Envoy has no "idle" signal: wait until the in-flight gauge is back to 0 and the counters
-      // stop moving.
+      // Envoy has no "idle" signal: wait until the in-flight gauge is back to 0 and the metrics
+      // stop moving across a publication (each read waits for one).
       let last = '';
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < 60; i++) {
         const m = await metrics();
         const now = JSON.stringify(m);
         if ((m['meshwasm.callouts.in_flight'] ?? 0) === 0 && now === last) return;
         last = now;
-        await new Promise((r) => setTimeout(r, 25));
       }
     },
     stop: envoy.stop,
