@@ -4,9 +4,9 @@
 // Request path cost is kept to a handful of host calls: one proxy_get_header_map_pairs when headers
 // are propagated, one proxy_http_call per callout, and per reply one
 // proxy_get_header_map_value(":status"). Metrics are published by the root's tick (metrics.ts), and
-// nothing is logged per request. Async
-// callouts with the request trigger keep no per-stream state at all; a stream object exists only
-// where the filter must come back to the stream (blocking mode, response trigger).
+// nothing is logged per request. Async callouts with the request trigger keep no per-stream state
+// at all; a stream object exists only where the filter must come back to the stream (blocking mode,
+// response trigger).
 
 import * as imports from '@solo-io/proxy-runtime/assembly/imports';
 import { Headers as FilterHeadersStatusValues, Level, log, MapType, OK, PLUGIN_CONFIGURATION } from './abi';
